@@ -1,0 +1,1 @@
+"""Test support: the TensorRT-RTX runtime double and shared fixtures."""
