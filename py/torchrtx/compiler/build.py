@@ -1,0 +1,205 @@
+"""Stages 2 and 3 of compile: parse the ONNX file with TensorRT-RTX, then build the plan.
+
+TensorRT keeps the first logger it is given for the whole process, so torchrtx hands it
+one logger object for every builder; it forwards messages to the
+``torchrtx.compiler.tensorrt`` logger and, during a parse or build, collects the errors
+so a failure can name them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torchrtx._backend import builder_backend
+from torchrtx._spec import InputSpec, OutputSpec, dtype_name
+from torchrtx.compiler.errors import CompileError, UnsupportedNode
+from torchrtx.compiler.input import Input
+
+__all__ = ["ParsedNetwork", "build_plan", "parse_onnx", "trt_logger"]
+
+_log = logging.getLogger("torchrtx.compiler.tensorrt")
+
+#: TensorRT data types an engine I/O tensor may have, by torchrtx's dtype name.
+_DTYPE_NAMES = {
+    "FLOAT": "float32",
+    "HALF": "float16",
+    "BF16": "bfloat16",
+    "INT8": "int8",
+    "INT32": "int32",
+    "INT64": "int64",
+    "BOOL": "bool",
+    "UINT8": "uint8",
+}
+
+_logger_lock = threading.Lock()
+_logger: Any = None
+#: Parse and build run one at a time so each failure gets only its own errors.
+_stage_lock = threading.Lock()
+
+
+def trt_logger() -> Any:
+    """The one ``tensorrt_rtx.ILogger`` torchrtx gives every builder (and runtime) in this process."""
+    global _logger
+    with _logger_lock:
+        if _logger is None:
+            _logger = _make_logger(builder_backend())
+        return _logger
+
+
+def _make_logger(trt: Any) -> Any:
+    severity = trt.ILogger.Severity
+    levels = {
+        severity.INTERNAL_ERROR: logging.ERROR,
+        severity.ERROR: logging.ERROR,
+        severity.WARNING: logging.WARNING,
+        severity.INFO: logging.DEBUG,
+        severity.VERBOSE: logging.DEBUG,
+    }
+
+    class _ForwardingLogger(trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+            self.errors: list[str] | None = None
+
+        def log(self, level: Any, message: str) -> None:
+            python_level = levels.get(level, logging.DEBUG)
+            if python_level >= logging.ERROR and self.errors is not None:
+                self.errors.append(message)
+            _log.log(python_level, "%s", message)
+
+    return _ForwardingLogger()
+
+
+@contextlib.contextmanager
+def _collect_errors() -> Iterator[list[str]]:
+    logger = trt_logger()
+    with _stage_lock:
+        logger.errors = []
+        try:
+            yield logger.errors
+        finally:
+            logger.errors = None
+
+
+@dataclass
+class ParsedNetwork:
+    """A TensorRT-RTX network definition parsed from ONNX, with the objects that keep it alive."""
+
+    builder: Any
+    network: Any
+    parser: Any
+
+
+def parse_onnx(path: str) -> ParsedNetwork:
+    """Parse the ONNX file at ``path`` into a TensorRT-RTX network.
+
+    Raises:
+        CompileError: the parser rejected the model; ``unsupported_nodes`` lists every failing node.
+    """
+    trt = builder_backend()
+    with _collect_errors() as logged:
+        builder = trt.Builder(trt_logger())
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, trt_logger())
+        parsed_ok = parser.parse_from_file(path)
+    if not parsed_ok or parser.num_errors:
+        nodes = tuple(_unsupported_node(parser.get_error(i)) for i in range(parser.num_errors))
+        details = "; ".join(str(node) for node in nodes) or "; ".join(logged) or "no details from the parser"
+        raise CompileError("parse", f"TensorRT-RTX cannot parse {len(nodes)} ONNX node(s): {details}", nodes)
+    return ParsedNetwork(builder=builder, network=network, parser=parser)
+
+
+def _unsupported_node(error: Any) -> UnsupportedNode:
+    return UnsupportedNode(
+        name=error.node_name() or f"#{error.node()}",
+        op_type=error.node_operator() or "?",
+        reason=error.desc().strip(),
+    )
+
+
+@dataclass(frozen=True)
+class BuiltPlan:
+    """The serialized engine and the I/O the network and its profile describe."""
+
+    plan: bytes
+    inputs: tuple[InputSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+
+
+def build_plan(parsed: ParsedNetwork, inputs: Sequence[Input], capabilities: Sequence[str]) -> BuiltPlan:
+    """Build a plan for ``capabilities`` with one optimization profile spanning each Input's range.
+
+    The recorded input ranges are read back from the profile TensorRT-RTX was given.
+
+    Raises:
+        CompileError: the network's inputs disagree with ``inputs``, or the builder failed.
+    """
+    trt = builder_backend()
+    network = parsed.network
+    _check_network_inputs(network, inputs)
+    config = parsed.builder.create_builder_config()
+    profile = parsed.builder.create_optimization_profile()
+    for item in inputs:
+        profile.set_shape(item.name, item.min_shape, item.opt_shape, item.max_shape)
+    config.add_optimization_profile(profile)
+    config.num_compute_capabilities = len(capabilities)
+    for index, name in enumerate(capabilities):
+        config.set_compute_capability(getattr(trt.ComputeCapability, name.upper()), index)
+    with _collect_errors() as logged:
+        plan = parsed.builder.build_serialized_network(network, config)
+    if plan is None:
+        raise CompileError(
+            "build",
+            "TensorRT-RTX could not build the engine: "
+            + ("; ".join(logged) or "no details from the builder"),
+        )
+    input_specs = tuple(_input_spec(network.get_input(i), profile) for i in range(network.num_inputs))
+    output_specs = tuple(_output_spec(network.get_output(i)) for i in range(network.num_outputs))
+    return BuiltPlan(plan=bytes(plan), inputs=input_specs, outputs=output_specs)
+
+
+def _check_network_inputs(network: Any, inputs: Sequence[Input]) -> None:
+    names = [network.get_input(i).name for i in range(network.num_inputs)]
+    wanted = [item.name for item in inputs]
+    if names != wanted:
+        raise CompileError(
+            "build",
+            f"the ONNX graph has inputs {names} but the Inputs are {wanted} "
+            "(an input the model never reads is dropped from the graph)",
+        )
+    for index, item in enumerate(inputs):
+        tensor = network.get_input(index)
+        dtype = _dtype_name(tensor)
+        if dtype != dtype_name(item.dtype):
+            raise CompileError(
+                "build",
+                f"input {item.name!r} is {dtype} in the ONNX graph, "
+                f"but its Input says {dtype_name(item.dtype)}",
+            )
+
+
+def _dtype_name(tensor: Any) -> str:
+    try:
+        return _DTYPE_NAMES[tensor.dtype.name]
+    except KeyError:
+        raise CompileError(
+            "build",
+            f"tensor {tensor.name!r} has TensorRT type {tensor.dtype.name}, "
+            f"which torchrtx cannot carry; supported: {', '.join(_DTYPE_NAMES)}",
+        ) from None
+
+
+def _input_spec(tensor: Any, profile: Any) -> InputSpec:
+    low, opt, high = (tuple(int(d) for d in shape) for shape in profile.get_shape(tensor.name))
+    return InputSpec(
+        name=tensor.name, dtype=_dtype_name(tensor), min_shape=low, opt_shape=opt, max_shape=high
+    )
+
+
+def _output_spec(tensor: Any) -> OutputSpec:
+    return OutputSpec(name=tensor.name, dtype=_dtype_name(tensor), shape=tuple(int(d) for d in tensor.shape))
