@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import TYPE_CHECKING
 
 import torch
 
 from torchrtx._spec import EngineSpec
+from torchrtx.runtime.cache import RuntimeCache
+from torchrtx.runtime.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     from torchrtx.runtime.engine import PythonTRTEngine
 
 __all__ = ["TRTModule"]
+
+# Guards settings resolution and engine creation of every TRTModule; a module-level lock keeps
+# the module itself free of unpicklable attributes. Changes of settings are rare, so one lock is enough.
+_SETTINGS_LOCK = threading.RLock()
 
 
 class TRTModule(torch.nn.Module):
@@ -20,16 +28,25 @@ class TRTModule(torch.nn.Module):
     Args:
         serialized_engine: The plan produced by the TensorRT-RTX builder.
         spec: Names, dtypes and shape ranges of the engine's I/O, and its build targets.
+        runtime_settings: Settings the engine starts with (the compile-time hint); the first
+            call then creates the only execution context. Default: :class:`RuntimeSettings()`.
 
     The engine is deserialized on the first call that needs it, so constructing,
     describing and saving a module works on a machine without a GPU.
     """
 
-    def __init__(self, serialized_engine: bytes, spec: EngineSpec) -> None:
+    def __init__(self, serialized_engine: bytes, spec: EngineSpec,
+                 runtime_settings: RuntimeSettings | None = None) -> None:
         super().__init__()
         self._serialized_engine = bytes(serialized_engine)
         self._spec = spec
         self._engine: PythonTRTEngine | None = None
+        self._runtime_settings = RuntimeSettings()
+        # Caches this module made from path settings, by absolute path; reused whenever the same
+        # path comes back (so restoring settings restores the same handle) and autosaved on collection.
+        self._implicit_caches: dict[str, RuntimeCache] = {}
+        if runtime_settings is not None:
+            self.runtime_settings = runtime_settings
 
     @property
     def serialized_engine(self) -> bytes:
@@ -43,12 +60,50 @@ class TRTModule(torch.nn.Module):
 
     @property
     def engine(self) -> PythonTRTEngine:
-        """The runtime engine, created on first access."""
-        if self._engine is None:
-            from torchrtx.runtime.engine import PythonTRTEngine
+        """The runtime engine, created on first access with the module's runtime settings."""
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with _SETTINGS_LOCK:
+            if self._engine is None:
+                from torchrtx.runtime.engine import PythonTRTEngine
 
-            self._engine = PythonTRTEngine(self._serialized_engine, self._spec)
-        return self._engine
+                resolved = self._resolve(self._runtime_settings)
+                self._engine = PythonTRTEngine(self._serialized_engine, self._spec, runtime_settings=resolved)
+            return self._engine
+
+    @property
+    def runtime_settings(self) -> RuntimeSettings:
+        """The settings in force, as they were given (a cache path stays a path)."""
+        return self._runtime_settings
+
+    @runtime_settings.setter
+    def runtime_settings(self, settings: RuntimeSettings) -> None:
+        """Apply ``settings`` now; the next call creates a new execution context only if a knob changed.
+
+        A path in ``settings.runtime_cache`` becomes this module's own :class:`RuntimeCache` for that
+        file: loaded from disk now, saved when the module is collected or the interpreter exits.
+        """
+        if not isinstance(settings, RuntimeSettings):
+            raise TypeError(f"runtime_settings must be a RuntimeSettings, got {type(settings).__name__}")
+        with _SETTINGS_LOCK:
+            resolved = self._resolve(settings)
+            if self._engine is not None:
+                self._engine.update_runtime_settings(resolved)
+            self._runtime_settings = settings
+
+    def _resolve(self, settings: RuntimeSettings) -> RuntimeSettings:
+        """``settings`` with a cache path replaced by this module's handle on that file."""
+        spec = settings.runtime_cache
+        if spec is None or isinstance(spec, RuntimeCache):
+            return settings
+        path = os.path.abspath(os.fspath(spec))
+        cache = self._implicit_caches.get(path)
+        if cache is None:
+            cache = RuntimeCache(path, autosave_on_del=True)
+            cache.load()
+            self._implicit_caches[path] = cache
+        return settings.replace(runtime_cache=cache)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         outputs = self.engine.execute(list(inputs))
