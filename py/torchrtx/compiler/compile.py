@@ -80,9 +80,8 @@ def compile(
         returns_tuple=exported.returns_tuple,
         extra={"torch_version": torch.__version__, "compile_seconds": timings},
     )
-    module = TRTModule(built.plan, spec)
-    # Read by the runtime-settings layer when the engine first runs.
-    module._initial_runtime_settings = runtime_settings
+    # The engine is created with these settings on its first call, so that call creates the only context.
+    module = TRTModule(built.plan, spec, runtime_settings=runtime_settings)
     _log.info(
         "compiled: %d-byte engine, inputs %s, outputs %s",
         len(built.plan),
