@@ -212,9 +212,8 @@ class PythonTRTEngine:
     def _outer_capture_needs_fallback(self, device: torch.device) -> bool:
         return (
             not self._native_capture_suppressed
-            and device.type == "cuda"
             and self._settings.cuda_graph_strategy == "whole_graph_capture"
-            and torch.cuda.is_current_stream_capturing()
+            and _outer_capture_in_progress(device)
         )
 
     def _suppress_native_capture(self) -> None:
@@ -262,3 +261,8 @@ def _check_settings(settings: RuntimeSettings) -> None:
         raise TypeError(
             f"the engine takes runtime_cache=None or a RuntimeCache, got {cache!r}; TRTModule resolves paths"
         )
+
+
+def _outer_capture_in_progress(device: torch.device) -> bool:
+    """Whether torch is capturing a CUDA graph on the current stream (never, off CUDA)."""
+    return device.type == "cuda" and torch.cuda.is_current_stream_capturing()
