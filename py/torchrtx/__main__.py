@@ -1,0 +1,5 @@
+"""Entry point for ``python -m torchrtx``."""
+
+from torchrtx.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""``python -m torchrtx``: compile models and inspect compiled module files from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+import torch
+
+from torchrtx._spec import DTYPE_NAMES
+from torchrtx.compiler import CompileError, Input, compile, supported_capabilities
+from torchrtx.serialization import ModuleFormatError, load, save
+
+__all__ = ["main", "parse_input_spec"]
+
+_INPUT_HELP = """\
+input spec: [NAME=]DIMS[:DTYPE], one --input per model argument in order.
+DIMS are separated by 'x'; each is a size N or a range MIN-OPT-MAX.
+DTYPE is one of {dtypes} (default float32).
+examples: 1x3x224x224   images=1-8-32x3x224x224:float16"""
+
+
+#: Module name the model file is imported under.
+_MODEL_MODULE = "_torchrtx_cli_model"
+
+
+def parse_input_spec(text: str) -> Input:
+    """Turn ``[NAME=]DIMS[:DTYPE]`` (e.g. ``x=1-4-8x3x32x32:float16``) into an :class:`Input`.
+
+    Raises:
+        ValueError: the text does not follow the syntax or describes an invalid Input.
+    """
+    name, _, rest = text.rpartition("=")
+    dims_text, _, dtype = rest.partition(":")
+    if not dims_text:
+        raise ValueError(f"input spec {text!r} has no dims; expected [NAME=]DIMS[:DTYPE]")
+    low, opt, high = [], [], []
+    for dim in dims_text.split("x"):
+        parts = dim.split("-")
+        if len(parts) not in (1, 3) or not all(part.isdigit() for part in parts):
+            raise ValueError(
+                f"input spec {text!r}: dim {dim!r} must be N or MIN-OPT-MAX (non-negative integers)"
+            )
+        values = [int(part) for part in parts] * (3 if len(parts) == 1 else 1)
+        for shape, value in zip((low, opt, high), values, strict=True):
+            shape.append(value)
+    return Input(min_shape=low, opt_shape=opt, max_shape=high, dtype=dtype or "float32", name=name or None)
+
+
+def _load_model(source: str) -> torch.nn.Module | torch.export.ExportedProgram:
+    if source.endswith(".pt2"):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"no such exported program: {source}")
+        return torch.export.load(source)
+    path, sep, factory_name = source.rpartition(":")
+    if not sep or not path.endswith(".py"):
+        raise ValueError(f"model {source!r} must be FILE.py:FACTORY or an exported program FILE.pt2")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model file: {path}")
+    spec = importlib.util.spec_from_file_location(_MODEL_MODULE, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_MODEL_MODULE] = module  # dataclasses and pickling look classes up here
+    spec.loader.exec_module(module)
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise ValueError(f"{path} has no callable {factory_name!r}")
+    model = factory()
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"{source}() returned {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def _run_compile(args: argparse.Namespace) -> int:
+    inputs = [parse_input_spec(text) for text in args.input]
+    capabilities = args.capabilities.split(",") if args.capabilities else None
+    model = _load_model(args.model)
+    module = compile(model, inputs, compute_capabilities=capabilities)
+    save(module, args.output)
+    print(f"wrote {args.output} ({os.path.getsize(args.output):,} bytes)")
+    return 0
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    module = load(args.file)
+    print(f"file: {args.file} ({os.path.getsize(args.file):,} bytes)")
+    print(module.describe())
+    timings = module.spec.extra.get("compile_seconds", {})
+    stages = [f"{stage} {timings[stage]:.2f} s" for stage in ("export", "parse", "build") if stage in timings]
+    if stages:
+        print("compile time: " + ", ".join(stages))
+    return 0
+
+
+def _run_cache_path(args: argparse.Namespace) -> int:
+    from torchrtx.runtime.cache_dir import default_cache_path
+
+    print(default_cache_path())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m torchrtx",
+        description="Compile PyTorch models to TensorRT-RTX engines (no GPU needed) and inspect them.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show TensorRT-RTX builder messages"
+    )
+    jobs = parser.add_subparsers(dest="job", required=True, metavar="{compile,info,cache}")
+
+    job = jobs.add_parser(
+        "compile",
+        help="compile a model to a .trtm module file",
+        description="Compile a model to a TensorRT-RTX engine and save it as a torchrtx module file.",
+        epilog=_INPUT_HELP.format(dtypes=", ".join(DTYPE_NAMES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    job.add_argument("model", help="FILE.py:FACTORY (a function returning an nn.Module) or FILE.pt2")
+    job.add_argument(
+        "-i", "--input", action="append", required=True, metavar="SPEC", help="input spec (see below)"
+    )
+    job.add_argument(
+        "--capabilities",
+        metavar="LIST",
+        help=f"comma-separated targets (default: all supported: {','.join(supported_capabilities())})",
+    )
+    job.add_argument("-o", "--output", required=True, help="module file to write, e.g. model.trtm")
+    job.set_defaults(run=_run_compile)
+
+    job = jobs.add_parser("info", help="describe a module file: I/O, shape ranges, capabilities, sizes")
+    job.add_argument("file", help="a file written by torchrtx.save or `compile`")
+    job.set_defaults(run=_run_info)
+
+    job = jobs.add_parser("cache", help="runtime-cache housekeeping")
+    cache_jobs = job.add_subparsers(dest="cache_job", required=True)
+    cache_jobs.add_parser("path", help="print the default runtime-cache file").set_defaults(
+        run=_run_cache_path
+    )
+    return parser
+
+
+def _show_progress(verbose: bool) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("torchrtx: %(message)s"))
+    logger = logging.getLogger("torchrtx")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        logging.getLogger("torchrtx.compiler.tensorrt").setLevel(logging.ERROR)
+        # The ONNX exporter lists torchvision ops it skips; irrelevant to TensorRT-RTX and alarming.
+        logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (1 for a reported error)."""
+    args = _parser().parse_args(argv)
+    handler = _show_progress(args.verbose)
+    try:
+        return args.run(args)
+    except (CompileError, ModuleFormatError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        logging.getLogger("torchrtx").removeHandler(handler)
