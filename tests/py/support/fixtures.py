@@ -68,3 +68,25 @@ def real_plan():
     from support.real_plans import build_add_relu_plan
 
     return build_add_relu_plan()
+
+
+# --- compiled models (foundation) ---------------------------------------------------------------
+
+
+@_pytest.fixture(scope="session")
+def compiled_mlp():
+    """``(TRTModule, reference)``: a small MLP compiled once per session with the real builder.
+
+    The reference is the eval-mode ``nn.Module`` (Linear(16, 32) → ReLU → Linear(32, 4)). Its one
+    input ``x`` is float32 with a dynamic batch: min (1, 16), opt (4, 16), max (8, 16); its one
+    output ``output_0`` is (batch, 4). Built for every compute capability TensorRT-RTX supports.
+    """
+    import torchrtx
+
+    _torch.manual_seed(0)
+    nn = _torch.nn
+    reference = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).eval()
+    module = torchrtx.compile(
+        reference, [torchrtx.Input(min_shape=(1, 16), opt_shape=(4, 16), max_shape=(8, 16), name="x")]
+    )
+    return module, reference
