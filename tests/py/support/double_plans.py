@@ -20,7 +20,15 @@ import torch
 from torchrtx._spec import EngineSpec, InputSpec, OutputSpec, dtype_name
 from torchrtx.runtime.module import TRTModule
 
-__all__ = ["PlanRecord", "lookup_plan", "register_plan", "synthetic_module", "synthetic_spec"]
+__all__ = [
+    "PlanRecord",
+    "as_list",
+    "lookup_plan",
+    "on_meta",
+    "register_plan",
+    "synthetic_module",
+    "synthetic_spec",
+]
 
 ReferenceFn = Callable[..., torch.Tensor | Sequence[torch.Tensor]]
 ShapeFn = Callable[[Sequence[tuple[int, ...]]], Sequence[tuple[int, ...]]]
@@ -70,9 +78,13 @@ class PlanRecord:
 
     def _meta_fn(self) -> ReferenceFn:
         if self._meta_reference is None:
-            fn = self.reference_fn
-            self._meta_reference = copy.deepcopy(fn).to("meta") if isinstance(fn, torch.nn.Module) else fn
+            self._meta_reference = on_meta(self.reference_fn)
         return self._meta_reference
+
+
+def on_meta(fn: ReferenceFn) -> ReferenceFn:
+    """``fn`` runnable on meta tensors: a meta copy of an ``nn.Module``, else ``fn`` itself."""
+    return copy.deepcopy(fn).to("meta") if isinstance(fn, torch.nn.Module) else fn
 
 
 def as_list(result: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -117,11 +129,14 @@ def synthetic_spec(
     ``compute_capabilities`` defaults to none recorded, which the runtime does not check.
     """
 
-    def run(shape_attr: str) -> list[torch.Tensor]:
-        meta = [torch.empty(getattr(i, shape_attr), dtype=i.torch_dtype, device="meta") for i in inputs]
-        return as_list(reference_fn(*meta))
+    meta_fn = on_meta(reference_fn)
 
-    at_min, at_max = run("min_shape"), run("max_shape")
+    def run(shape_attr: str) -> torch.Tensor | Sequence[torch.Tensor]:
+        return meta_fn(
+            *[torch.empty(getattr(i, shape_attr), dtype=i.torch_dtype, device="meta") for i in inputs]
+        )
+
+    at_min, at_max = as_list(run("min_shape")), as_list(run("max_shape"))
     outputs = tuple(
         OutputSpec(
             name=f"output{index}",
@@ -131,10 +146,7 @@ def synthetic_spec(
         for index, (low, high) in enumerate(zip(at_min, at_max, strict=True))
     )
     if returns_tuple is None:
-        returns_tuple = not isinstance(
-            reference_fn(*[torch.empty(i.opt_shape, dtype=i.torch_dtype, device="meta") for i in inputs]),
-            torch.Tensor,
-        )
+        returns_tuple = not isinstance(run("opt_shape"), torch.Tensor)
     return EngineSpec(
         inputs=tuple(inputs),
         outputs=outputs,
