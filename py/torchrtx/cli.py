@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -144,28 +145,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_progress(verbose: bool) -> logging.Handler:
+@contextlib.contextmanager
+def _progress_on_stderr(verbose: bool) -> Iterator[None]:
+    """Show torchrtx's INFO log lines (stage progress) on stderr while a job runs."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("torchrtx: %(message)s"))
-    logger = logging.getLogger("torchrtx")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not verbose:
-        logging.getLogger("torchrtx.compiler.tensorrt").setLevel(logging.ERROR)
-        # The ONNX exporter lists torchvision ops it skips; irrelevant to TensorRT-RTX and alarming.
-        logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-        warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
-    return handler
+    quiet = (
+        []
+        if verbose
+        else [
+            "torchrtx.compiler.tensorrt",
+            # The ONNX exporter lists torchvision ops it skips: irrelevant to TensorRT-RTX, and alarming.
+            "torch.onnx._internal.exporter._registration",
+        ]
+    )
+    levels = {name: logging.getLogger(name).level for name in ("torchrtx", *quiet)}
+    logging.getLogger("torchrtx").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("torchrtx").addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            if not verbose:
+                warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
+            yield
+    finally:
+        logging.getLogger("torchrtx").removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (1 for a reported error)."""
     args = _parser().parse_args(argv)
-    handler = _show_progress(args.verbose)
     try:
-        return args.run(args)
+        with _progress_on_stderr(args.verbose):
+            return args.run(args)
     except (CompileError, ModuleFormatError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        logging.getLogger("torchrtx").removeHandler(handler)

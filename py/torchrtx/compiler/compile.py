@@ -8,6 +8,7 @@ export (``torch.export`` then ONNX), parse (TensorRT-RTX ``OnnxParser``) and bui
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import tempfile
 import time
@@ -48,7 +49,8 @@ def compile(
         compute_capabilities: Targets such as ``["sm89", "sm120"]``; ``None`` builds for
             every target the installed TensorRT-RTX supports (see
             :data:`torchrtx.compiler.capabilities.KNOWN_CAPABILITIES`).
-        runtime_settings: How the engine should run at first; stored on the module.
+        runtime_settings: How the engine runs from its first call (the module's initial
+            :attr:`~torchrtx.TRTModule.runtime_settings`).
 
     Returns:
         A module holding the plan and its I/O description (running it needs a supported GPU).
@@ -109,6 +111,7 @@ def _named_inputs(
                 f"inputs[{index}] must be a torchrtx.Input or a tensor; got {type(item).__name__}"
             )
         specs.append(item)
+    _check_input_count(model, len(specs))
     defaults = default_input_names(model, len(specs))
     named = [
         item if item.name else item.with_name(default) for item, default in zip(specs, defaults, strict=True)
@@ -118,6 +121,21 @@ def _named_inputs(
     if duplicates:
         raise ValueError(f"Input names must be unique; repeated: {', '.join(duplicates)}")
     return named
+
+
+def _check_input_count(model: torch.nn.Module | ExportedProgram, count: int) -> None:
+    if isinstance(model, ExportedProgram):
+        expected = len(model.graph_signature.user_inputs)
+        low, high = expected, expected
+    else:
+        params = list(inspect.signature(model.forward).parameters.values())
+        if any(p.kind is p.VAR_POSITIONAL for p in params):
+            return
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        low, high = sum(p.default is p.empty for p in positional), len(positional)
+    if not low <= count <= high:
+        wanted = str(low) if low == high else f"{low} to {high}"
+        raise ValueError(f"the model takes {wanted} positional input(s) but {count} Input(s) were given")
 
 
 @contextlib.contextmanager

@@ -135,12 +135,6 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
 
 def _check_traced_ranges(program: ExportedProgram, inputs: Sequence[Input]) -> None:
     user_inputs = program.graph_signature.user_inputs
-    if len(user_inputs) != len(inputs):
-        raise CompileError(
-            "export",
-            f"the model takes {len(user_inputs)} tensor input(s) "
-            f"({', '.join(user_inputs)}) but {len(inputs)} Input(s) were given",
-        )
     values = {node.name: node.meta["val"] for node in program.graph.nodes if node.op == "placeholder"}
     for placeholder, item in zip(user_inputs, inputs, strict=True):
         traced_shape = values[placeholder].shape
@@ -175,7 +169,9 @@ def _traced_range(program: ExportedProgram, size: int | torch.SymInt) -> tuple[i
 
 
 def _range_text(low: int, high: float) -> str:
-    return f"= {low}" if low == high else f"in [{low}, {high if high != math.inf else 'inf'}]"
+    if low == high:
+        return f"= {low}"
+    return f"in [{low}, {int(high) if high != math.inf else 'inf'}]"
 
 
 def _output_structure(program: ExportedProgram) -> tuple[bool, int]:
