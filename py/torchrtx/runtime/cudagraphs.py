@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from torchrtx import _backend
+from torchrtx.runtime.context_managers import runtime_config, trt_modules
 from torchrtx.runtime.module import TRTModule
 from torchrtx.runtime.settings import CUDA_GRAPH_STRATEGIES
 
@@ -285,8 +286,6 @@ def enable_cudagraphs(
             )
     with ExitStack() as stack:
         if cuda_graph_strategy is not None:
-            from torchrtx.runtime.context_managers import runtime_config
-
             stack.enter_context(runtime_config(target, cuda_graph_strategy=cuda_graph_strategy))
         wrappers = tuple(CUDAGraphWrapper(module, max_graphs=max_graphs) for module in targets)
         # Registered after runtime_config, so graphs are freed before settings are restored.
@@ -296,20 +295,8 @@ def enable_cudagraphs(
 
 
 def _targets(target: object) -> list[torch.nn.Module]:
-    items = list(target) if isinstance(target, (list, tuple)) else [target]
-    if not items:
-        raise ValueError("enable_cudagraphs needs at least one target module; got an empty sequence")
-    for item in items:
-        if not isinstance(item, torch.nn.Module):
-            raise TypeError(
-                f"enable_cudagraphs targets must be torch.nn.Module (a TRTModule or a module containing "
-                f"them); got {type(item).__name__}"
-            )
-        if not any(True for _ in _named_trt_modules(item)):
-            raise ValueError(
-                f"{type(item).__name__} holds no TRTModule; enable_cudagraphs needs compiled engines"
-            )
-    return items
+    trt_modules(target, "enable_cudagraphs")  # TypeError/ValueError for a bad target, before any change
+    return list(target) if isinstance(target, (list, tuple)) else [target]
 
 
 def _named_trt_modules(module: torch.nn.Module) -> Iterator[tuple[str, TRTModule]]:
