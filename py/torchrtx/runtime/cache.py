@@ -36,7 +36,7 @@ class _Persistence:
         _check_dir(path, create=False)
         data, fingerprint = read_cache_file(path)
         with self.lock:
-            self.seen[os.path.abspath(path)] = fingerprint
+            self.seen[os.path.realpath(path)] = fingerprint
         return bool(data) and handle.deserialize(data)
 
     def save(self, handle: RuntimeCacheHandleProtocol, path: str) -> str:
@@ -44,7 +44,7 @@ class _Persistence:
         if not data:
             return ""
         _check_dir(path, create=True)
-        key = os.path.abspath(path)
+        key = os.path.realpath(path)
         with self.lock:
             result = write_cache_file(path, data, self.seen.get(key), self.lock_timeout)
             if result.written_to and not result.conflict:

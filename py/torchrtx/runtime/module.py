@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 import torch
 
 from torchrtx._spec import EngineSpec
 from torchrtx.runtime.cache import RuntimeCache
+from torchrtx.runtime.cache_dir import is_default_cache_path
 from torchrtx.runtime.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -20,6 +22,11 @@ __all__ = ["TRTModule"]
 # Guards settings resolution and engine creation of every TRTModule; a module-level lock keeps
 # the module itself free of unpicklable attributes. Changes of settings are rare, so one lock is enough.
 _SETTINGS_LOCK = threading.RLock()
+
+# The default cache file is shared by every module of the process that leaves ``runtime_cache`` at
+# its default: one handle per file, saved when the last such module goes away. Separate handles would
+# each save their own kernels and conflict with one another at every exit.
+_DEFAULT_CACHES: weakref.WeakValueDictionary[str, RuntimeCache] = weakref.WeakValueDictionary()
 
 
 class TRTModule(torch.nn.Module):
@@ -100,8 +107,12 @@ class TRTModule(torch.nn.Module):
         path = os.path.abspath(os.fspath(spec))
         cache = self._implicit_caches.get(path)
         if cache is None:
-            cache = RuntimeCache(path, autosave_on_del=True)
-            cache.load()
+            cache = _DEFAULT_CACHES.get(path) if is_default_cache_path(path) else None
+            if cache is None:
+                cache = RuntimeCache(path, autosave_on_del=True)
+                cache.load()
+                if is_default_cache_path(path):
+                    _DEFAULT_CACHES[path] = cache
             self._implicit_caches[path] = cache
         return settings.replace(runtime_cache=cache)
 
