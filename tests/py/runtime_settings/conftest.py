@@ -10,6 +10,7 @@ from runtime_settings._helpers import DYNAMIC_ROWS
 from support.double_plans import register_plan, synthetic_module
 from torchrtx.runtime import TRTModule
 
+
 @pytest.fixture
 def make_module(double_backend) -> Callable[..., TRTModule]:
     """Factory of TRTModules (x -> x * scale) that the installed double runs."""

@@ -45,7 +45,8 @@ def test_missing_file_loads_as_empty_and_save_creates_a_private_file(tmp_path: p
     assert leftovers(path.parent) == []
 
 
-def test_failed_save_leaves_the_old_file_intact(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_save_leaves_the_old_file_intact(tmp_path: pathlib.Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "jit.bin"
     first = cache_holding("old", path=str(path))
     first.save()

@@ -75,6 +75,10 @@ def test_concurrent_materialization_creates_one_backend_cache(double_backend) ->
     assert cache_kernels(results[0]) == {"warm"}
 
 
+def _read_repeatedly(cache: RuntimeCache, into: list[bytes]) -> None:
+    into.extend(cache._handle.serialize() for _ in range(50))
+
+
 def test_serialize_during_drain_sees_whole_state(double_backend) -> None:
     # A reader racing the first materialization gets either the pending blob or the drained cache,
     # never an empty in-between state.
@@ -83,7 +87,7 @@ def test_serialize_during_drain_sees_whole_state(double_backend) -> None:
         cache = RuntimeCache()
         cache.load_from_stream(io.BytesIO(blob))
         seen: list[bytes] = []
-        reader = threading.Thread(target=lambda c=cache: seen.extend(c._handle.serialize() for _ in range(50)))
+        reader = threading.Thread(target=_read_repeatedly, args=(cache, seen))
         reader.start()
         cache.ensure_materialized(SlowConfig(double_backend))
         reader.join()

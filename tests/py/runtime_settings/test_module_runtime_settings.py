@@ -1,4 +1,4 @@
-"""TRTModule.runtime_settings: lazy contexts, exact counts, knobs, the compile hint, implicit caches (rule 2)."""
+"""TRTModule.runtime_settings: lazy contexts, context counts, knobs, compile hint, implicit caches (rule 2)."""
 
 from __future__ import annotations
 

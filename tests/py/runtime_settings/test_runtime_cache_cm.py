@@ -1,4 +1,4 @@
-"""runtime_cache: one shared cache, load on enter, save then restore on exit, streams, same-path nesting (rule 4)."""
+"""runtime_cache: one shared cache, load on enter, save then restore on exit, streams, nesting (rule 4)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def test_one_cache_is_shared_so_kernels_of_one_module_are_seen_by_the_other(make
         assert first_cache is second_cache
         first_plan = double_control.contexts[0].plan_id
         assert f"{first_plan}:((7, 4),)" in cache_kernels(second_cache)
-        assert first.engine.runtime_settings.runtime_cache is rc is second.engine.runtime_settings.runtime_cache
+        assert first.engine.runtime_settings.runtime_cache is rc
+        assert second.engine.runtime_settings.runtime_cache is rc
     assert kernels_in_file(tmp_path / "jit.bin") == cache_kernels(first_cache)
     assert first.runtime_settings == second.runtime_settings == RuntimeSettings()
 
@@ -103,7 +104,8 @@ def test_stream_round_trip_with_bytes_io(make_module, double_control) -> None:
     other = make_module()
     with runtime_cache(other, buffer):
         other(rows(1))
-        assert decode_blob(first_blob, DEFAULT_ENVIRONMENT) <= cache_kernels(double_control.contexts[-1].runtime_cache)
+        loaded = cache_kernels(double_control.contexts[-1].runtime_cache)
+        assert decode_blob(first_blob, DEFAULT_ENVIRONMENT) <= loaded
     merged = decode_blob(buffer.getvalue(), DEFAULT_ENVIRONMENT)
     assert merged is not None and len(merged) == 2  # rewritten in place, not appended
 

@@ -1,4 +1,4 @@
-"""runtime_config / set_dynamic_shapes_kernel_strategy: targets, validation, exact restore, nesting (rule 3)."""
+"""runtime_config and set_dynamic_shapes_kernel_strategy: targets, validation, restore, nesting (rule 3)."""
 
 from __future__ import annotations
 
