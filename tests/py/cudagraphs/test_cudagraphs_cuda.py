@@ -60,15 +60,14 @@ def control(cuda_double_backend):
 def test_replays_equal_eager_outputs_on_fresh_inputs(control) -> None:
     module = _module()
     with runtime_config(module, **CAPTURABLE), enable_cudagraphs(module) as wrapped:
-        results = []
+        x = _x()
+        results = [(x, wrapped(x))]
+        executions_after_capture = len(control.executions)
         for _ in range(5):
             x = _x()
             results.append((x, wrapped(x)))
             assert wrapped.eager_reason is None
-        executions_after_capture = len(control.executions)
-        x = _x()
-        results.append((x, wrapped(x)))
-        assert len(control.executions) == executions_after_capture  # a replay runs no engine code
+        assert len(control.executions) == executions_after_capture  # replays run no engine code
         assert wrapped.num_captures == 1
         # Clones: no returned tensor shares memory with another or was overwritten by later replays.
         assert len({out.data_ptr() for _, out in results}) == len(results)
