@@ -75,7 +75,7 @@ def export_onnx(
         program = model
     else:
         program = _trace(model, args, inputs)
-    _check_traced_ranges(program, inputs)
+    _check_traced_inputs(program, inputs)
     returns_tuple, output_count = _output_structure(program)
     output_names = tuple(f"output_{i}" for i in range(output_count))
     input_names = tuple(item.name for item in inputs)
@@ -133,11 +133,17 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
             module.train(flag)
 
 
-def _check_traced_ranges(program: ExportedProgram, inputs: Sequence[Input]) -> None:
+def _check_traced_inputs(program: ExportedProgram, inputs: Sequence[Input]) -> None:
     user_inputs = program.graph_signature.user_inputs
     values = {node.name: node.meta["val"] for node in program.graph.nodes if node.op == "placeholder"}
     for placeholder, item in zip(user_inputs, inputs, strict=True):
-        traced_shape = values[placeholder].shape
+        traced = values[placeholder]
+        if traced.dtype != item.dtype:
+            raise CompileError(
+                "export",
+                f"input {item.name!r} is {traced.dtype} in the model but its Input says {item.dtype}",
+            )
+        traced_shape = traced.shape
         if len(traced_shape) != len(item.min_shape):
             raise CompileError(
                 "export",

@@ -87,6 +87,20 @@ def test_exported_program_range_must_cover_the_input(tmp_path, capsys):
     assert not (tmp_path / "x.trtm").exists()
 
 
+def test_exported_program_dtype_must_match_the_input(tmp_path, capsys):
+    model = torch.nn.Sequential(torch.nn.Linear(8, 3)).eval()
+    torch.export.save(torch.export.export(model, (torch.zeros(4, 8),)), tmp_path / "fp32.pt2")
+    assert (
+        main(["compile", str(tmp_path / "fp32.pt2"), "-i", "4x8:float16", "-o", str(tmp_path / "x.trtm")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert (
+        "error: export failed: input 'input' is torch.float32 in the model but its Input says torch.float16"
+        in err
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
