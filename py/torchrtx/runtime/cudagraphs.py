@@ -206,19 +206,15 @@ class CUDAGraphWrapper:
 
     def _capture(self, key: ShapeKey, inputs: tuple[torch.Tensor, ...]) -> _CapturedGraph:
         device = inputs[0].device
-        stream = self._capture_stream(device)
-        graph = torch.cuda.CUDAGraph()
         with _CAPTURE_LOCK, torch.cuda.device(device), torch.no_grad():
             static_inputs = tuple(t.detach().clone() for t in inputs)
-            caller_stream = torch.cuda.current_stream(device)
-            stream.wait_stream(caller_stream)
-            with torch.cuda.stream(stream):
-                for _ in range(_WARMUP_CALLS):
-                    self._module(*static_inputs)
-            caller_stream.wait_stream(stream)
-            # thread_local: an eager call in another thread must not fail because this one captures.
-            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
-                static_outputs = self._module(*static_inputs)
+            graph, static_outputs, warmed_state = self._warm_up_and_capture(device, static_inputs)
+            if self._engine_state() != warmed_state:
+                # An engine made a new context during capture (native capture yielding to ours), so
+                # the graph holds that context's first, cold run; warm the new context up and redo it.
+                logger.info("an engine recreated its context during capture; capturing again on the new one")
+                graph.reset()
+                graph, static_outputs, _ = self._warm_up_and_capture(device, static_inputs)
         entry = _CapturedGraph(graph, device, static_inputs, static_outputs, self._engine_state())
         self._graphs[key] = entry
         self._num_captures += 1
@@ -228,6 +224,23 @@ class CUDAGraphWrapper:
             _, evicted = self._graphs.popitem(last=False)
             self._release([evicted])
         return entry
+
+    def _warm_up_and_capture(
+        self, device: torch.device, static_inputs: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.cuda.CUDAGraph, Any, tuple[tuple[int, bool], ...]]:
+        stream = self._capture_stream(device)
+        caller_stream = torch.cuda.current_stream(device)
+        stream.wait_stream(caller_stream)
+        with torch.cuda.stream(stream):
+            for _ in range(_WARMUP_CALLS):
+                self._module(*static_inputs)
+        caller_stream.wait_stream(stream)
+        warmed_state = self._engine_state()
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: an eager call in another thread must not fail because this one captures.
+        with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
+            static_outputs = self._module(*static_inputs)
+        return graph, static_outputs, warmed_state
 
     def _release(self, entries: list[_CapturedGraph]) -> None:
         for device in {entry.device for entry in entries}:

@@ -137,7 +137,13 @@ def test_native_capture_yields_to_the_outer_capture_once(control, caplog) -> Non
         runtime_config(module, **CAPTURABLE) as configured,
         enable_cudagraphs(configured, cuda_graph_strategy="whole_graph_capture") as wrapped,
     ):
-        for batch in (4, 4, 8, 8):
+        x = _x(4)
+        torch.testing.assert_close(wrapped(x), _scale_shift(x))
+        # The yield happened during the first capture; the kept graph was re-recorded after warming up
+        # the new context, so that context ran more than the one (cold) captured call.
+        new_context = module.engine.contexts_created - 1
+        assert sum(r.context_index == new_context for r in control.executions) > 1
+        for batch in (4, 8, 8):
             x = _x(batch)
             torch.testing.assert_close(wrapped(x), _scale_shift(x))
         assert wrapped.eager_reason is None and wrapped.num_captures == 2
