@@ -23,7 +23,8 @@ import os
 import tempfile
 import threading
 import warnings
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import filelock
 
@@ -31,6 +32,9 @@ __all__ = ["Fingerprint", "RuntimeCacheWarning", "SaveResult", "read_cache_file"
 
 _log = logging.getLogger("torchrtx.runtime.cache")
 _conflict_counter = itertools.count(1)
+_INLINE_DIGEST_BYTES = 1 << 20
+_digest_pool: ThreadPoolExecutor | None = None
+_digest_pool_lock = threading.Lock()
 
 
 class RuntimeCacheWarning(UserWarning):
@@ -45,7 +49,12 @@ class Fingerprint:
     size: int
     mtime_ns: int
     ctime_ns: int
-    digest: bytes
+    pending_digest: Future[bytes] = field(compare=False, repr=False)
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the contents (waits for the background hash if it is still running)."""
+        return self.pending_digest.result()
 
     def same_file_version(self, info: os.stat_result) -> bool:
         """True when ``info`` describes the very file version this fingerprint was taken of."""
@@ -77,6 +86,20 @@ def content_digest(data: bytes | memoryview) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def _digest_later(data: bytes) -> Future[bytes]:
+    # The digest is only needed when a later save finds the file's identity changed, so large
+    # blobs are hashed on a background thread instead of slowing every load and save down.
+    if len(data) <= _INLINE_DIGEST_BYTES:
+        done: Future[bytes] = Future()
+        done.set_result(content_digest(data))
+        return done
+    global _digest_pool
+    with _digest_pool_lock:
+        if _digest_pool is None:
+            _digest_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchrtx-cache-digest")
+        return _digest_pool.submit(content_digest, data)
+
+
 def read_cache_file(path: str) -> tuple[bytes, Fingerprint | None]:
     """Read a whole cache file without locking (writers replace files atomically).
 
@@ -93,7 +116,7 @@ def read_cache_file(path: str) -> tuple[bytes, Fingerprint | None]:
         warnings.warn(f"cannot read runtime cache {path} ({exc}); starting with an empty cache",
                       RuntimeCacheWarning, stacklevel=3)
         return b"", None
-    return data, _fingerprint(info, content_digest(data))
+    return data, _fingerprint(info, _digest_later(data))
 
 
 def write_cache_file(path: str, data: bytes, expected: Fingerprint | None, lock_timeout: float) -> SaveResult:
@@ -118,11 +141,11 @@ def _write_locked(path: str, data: bytes, expected: Fingerprint | None) -> SaveR
     if current is not None and not (expected is not None and expected.same_file_version(current)):
         on_disk = _read_bytes_or_none(path)
         if on_disk is not None and on_disk == data:
-            return SaveResult(path, _fingerprint(current, content_digest(on_disk)))
+            return SaveResult(path, _fingerprint(current, _digest_later(on_disk)))
         if on_disk is not None and not (expected is not None and content_digest(on_disk) == expected.digest):
             return _divert_to_sibling(path, data)
-    digest = _atomic_write(path, data)
-    return SaveResult(path, _fingerprint(os.stat(path), digest))
+    _atomic_write(path, data)
+    return SaveResult(path, _fingerprint(os.stat(path), _digest_later(data)))
 
 
 def _divert_to_sibling(path: str, data: bytes) -> SaveResult:
@@ -136,16 +159,9 @@ def _divert_to_sibling(path: str, data: bytes) -> SaveResult:
     return SaveResult(sibling, None)
 
 
-def _atomic_write(path: str, data: bytes) -> bytes:
-    """Write ``data`` to ``path`` via temp file + fsync + rename + dir fsync; return its digest.
-
-    The digest is computed on another thread while this one waits for the disk
-    (hashlib releases the GIL on large buffers).
-    """
+def _atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
     directory = os.path.dirname(os.path.abspath(path))
-    digest_box: list[bytes] = []
-    hasher = threading.Thread(target=lambda: digest_box.append(content_digest(data)), daemon=True)
-    hasher.start()
     fd, temp_path = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as temp:
@@ -156,11 +172,8 @@ def _atomic_write(path: str, data: bytes) -> bytes:
     except BaseException:
         _unlink_quietly(temp_path)
         raise
-    finally:
-        hasher.join()
     _fsync_dir(directory)
     _log.debug("wrote %d-byte runtime cache to %s", len(data), path)
-    return digest_box[0]
 
 
 def _fsync_dir(directory: str) -> None:
@@ -177,7 +190,7 @@ def _fsync_dir(directory: str) -> None:
         os.close(dir_fd)
 
 
-def _fingerprint(info: os.stat_result, digest: bytes) -> Fingerprint:
+def _fingerprint(info: os.stat_result, digest: Future[bytes]) -> Fingerprint:
     return Fingerprint(info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, digest)
 
 
