@@ -1,4 +1,4 @@
-"""TRTModule.runtime_settings: lazy contexts, context counts, knobs, compile hint, implicit caches (rule 2)."""
+"""TRTModule.runtime_settings: lazy contexts, context counts, knobs, compile hint, implicit caches."""
 
 from __future__ import annotations
 
