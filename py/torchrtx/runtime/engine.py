@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -150,22 +151,22 @@ class PythonTRTEngine:
                 return False
             return bool(self.context.is_stream_capturable(stream.cuda_stream))
 
-    def execute(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Run the engine on ``inputs`` (binding order) and return its outputs (binding order)."""
         with self._lock:
             device = self._device if self._device is not None else self._resolve_device()
             tensors = self._inputs.check(inputs, device)
-            if self._outer_capture_needs_fallback(device):
+            if (
+                self._settings.cuda_graph_strategy == "whole_graph_capture"
+                and self._outer_capture_needs_fallback(device)
+            ):
                 self._suppress_native_capture()
             context = self._context
             if context is None:
                 context = self._create_context()
-            output_shapes = self._bind_shapes(context, tensors)
-            outputs = self._outputs.allocate(output_shapes, device)
-            for name, tensor in zip(self._inputs.names, tensors, strict=True):
-                self._set_address(context, name, tensor)
-            for name, tensor in zip(self._outputs.names, outputs, strict=True):
-                self._set_address(context, name, tensor)
+            outputs = self._outputs.allocate(self._bind_shapes(context, tensors), device)
+            self._bind_addresses(context, self._inputs.names, tensors)
+            self._bind_addresses(context, self._outputs.names, outputs)
             stream = torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0
             if not context.execute_async_v3(stream):
                 raise EngineExecutionError("the backend failed to enqueue the engine (see its log above)")
@@ -226,7 +227,7 @@ class PythonTRTEngine:
 
     def _bind_shapes(self, context: Any, tensors: list[torch.Tensor]) -> list[tuple[int, ...]]:
         # The context keeps input shapes between calls, so they are set only when they change.
-        shapes = tuple(tensor.shape for tensor in tensors)
+        shapes = tuple([tensor.shape for tensor in tensors])
         if shapes != self._bound_shapes:
             for name, shape in zip(self._inputs.names, shapes, strict=True):
                 if not context.set_input_shape(name, tuple(shape)):
@@ -248,9 +249,10 @@ class PythonTRTEngine:
         return output_shapes
 
     @staticmethod
-    def _set_address(context: Any, name: str, tensor: torch.Tensor) -> None:
-        if not context.set_tensor_address(name, tensor.data_ptr()):
-            raise EngineExecutionError(f"the backend rejected the address of tensor {name!r}")
+    def _bind_addresses(context: Any, names: tuple[str, ...], tensors: list[torch.Tensor]) -> None:
+        for name, tensor in zip(names, tensors, strict=True):
+            if not context.set_tensor_address(name, tensor.data_ptr()):
+                raise EngineExecutionError(f"the backend rejected the address of tensor {name!r}")
 
 
 def _check_settings(settings: RuntimeSettings) -> None:

@@ -10,6 +10,9 @@ from torchrtx._spec import InputSpec, OutputSpec
 
 __all__ = ["InputChecker", "OutputAllocator"]
 
+# Shapes already validated are remembered per input (bounded, for long runs over many dynamic shapes).
+_MAX_REMEMBERED_SHAPES = 256
+
 
 def _range_text(spec: InputSpec) -> str:
     dims = (
@@ -30,6 +33,7 @@ class InputChecker:
         self.names = tuple(spec.name for spec in self.specs)
         self._dtypes = tuple(spec.torch_dtype for spec in self.specs)
         self._bounds = tuple(tuple(zip(s.min_shape, s.max_shape, strict=True)) for s in self.specs)
+        self._valid_shapes: tuple[set[torch.Size], ...] = tuple(set() for _ in self.specs)
 
     def check(self, inputs: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
         """Return the inputs made contiguous; TypeError/ValueError naming the input if one does not fit."""
@@ -38,29 +42,41 @@ class InputChecker:
                 f"engine takes {len(self.specs)} input(s) ({', '.join(self.names)}), got {len(inputs)}"
             )
         checked = []
-        for tensor, spec, dtype, bounds in zip(inputs, self.specs, self._dtypes, self._bounds, strict=True):
-            if not isinstance(tensor, torch.Tensor):
-                raise TypeError(f"input {spec.name!r} must be a torch.Tensor, got {type(tensor).__name__}")
-            if tensor.dtype != dtype:
-                raise TypeError(f"input {spec.name!r} must have dtype {dtype}, got {tensor.dtype}")
-            if tensor.device != device and not _same_device(tensor.device, device):
-                raise ValueError(
-                    f"input {spec.name!r} is on {tensor.device}, but the engine runs on {device}"
-                )
-            shape = tensor.shape
-            if len(shape) != len(bounds):
-                raise ValueError(
-                    f"input {spec.name!r} must have rank {len(bounds)} (profile {_range_text(spec)}), "
-                    f"got shape {tuple(shape)}"
-                )
-            for size, (low, high) in zip(shape, bounds, strict=True):
-                if not low <= size <= high:
-                    raise ValueError(
-                        f"input {spec.name!r} has shape {tuple(shape)}, outside the engine's profile; "
-                        f"allowed {_range_text(spec)}"
-                    )
+        for index, tensor in enumerate(inputs):
+            # Fast path for the common case: a dtype/device/shape combination already validated.
+            known = self._valid_shapes[index]
+            if not (
+                isinstance(tensor, torch.Tensor)
+                and tensor.dtype is self._dtypes[index]
+                and tensor.device == device
+                and tensor.shape in known
+            ):
+                self._check_one(index, tensor, device)
+                if len(known) >= _MAX_REMEMBERED_SHAPES:
+                    known.clear()
+                known.add(tensor.shape)
             checked.append(tensor if tensor.is_contiguous() else tensor.contiguous())
         return checked
+
+    def _check_one(self, index: int, tensor: object, device: torch.device) -> None:
+        spec, dtype, bounds = self.specs[index], self._dtypes[index], self._bounds[index]
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"input {spec.name!r} must be a torch.Tensor, got {type(tensor).__name__}")
+        if tensor.dtype != dtype:
+            raise TypeError(f"input {spec.name!r} must have dtype {dtype}, got {tensor.dtype}")
+        if not _same_device(tensor.device, device):
+            raise ValueError(f"input {spec.name!r} is on {tensor.device}, but the engine runs on {device}")
+        shape = tuple(tensor.shape)
+        if len(shape) != len(bounds):
+            raise ValueError(
+                f"input {spec.name!r} must have rank {len(bounds)} (profile {_range_text(spec)}), "
+                f"got shape {shape}"
+            )
+        if not all(low <= size <= high for size, (low, high) in zip(shape, bounds, strict=True)):
+            raise ValueError(
+                f"input {spec.name!r} has shape {shape}, outside the engine's profile; "
+                f"allowed {_range_text(spec)}"
+            )
 
 
 def _same_device(actual: torch.device, expected: torch.device) -> bool:

@@ -117,7 +117,7 @@ class TRTModule(torch.nn.Module):
         return settings.replace(runtime_cache=cache)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        outputs = self.engine.execute(list(inputs))
+        outputs = self.engine.execute(inputs)
         if self._spec.returns_tuple:
             return tuple(outputs)
         return outputs[0]
