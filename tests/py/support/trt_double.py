@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -270,17 +271,9 @@ class IExecutionContext:
 
 def _on_stream(device: torch.device, handle: int) -> Any:
     if device.type != "cuda":
-        return _NullContext()
+        return nullcontext()
     stream = torch.cuda.ExternalStream(handle) if handle else torch.cuda.default_stream(device)
     return torch.cuda.stream(stream)
-
-
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class _EngineBase:
