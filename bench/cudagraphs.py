@@ -25,10 +25,9 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "py"))
 
 from support.double_plans import synthetic_module  # noqa: E402
-from support.trt_double import make_double  # noqa: E402
+from support.trt_double import admit_current_gpu, make_double  # noqa: E402
 from torchrtx._backend import use_backend  # noqa: E402
 from torchrtx._spec import InputSpec  # noqa: E402
-from torchrtx.runtime import device as device_module  # noqa: E402
 from torchrtx.runtime import enable_cudagraphs, runtime_config  # noqa: E402
 
 N_ENGINES = 4
@@ -46,15 +45,6 @@ def _per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> float:
         torch.cuda.synchronize()
         samples.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(samples)
-
-
-def _allow_this_gpu() -> None:
-    # TensorRT-RTX refuses some GPUs (e.g. H100, sm90); the double runs anywhere, so for this
-    # benchmark the current GPU joins the supported list.
-    capability = torch.cuda.get_device_capability()
-    supported = device_module.SUPPORTED_COMPUTE_CAPABILITIES
-    if capability not in supported:
-        device_module.SUPPORTED_COMPUTE_CAPABILITIES = (*supported, capability)
 
 
 def _measure(calls: int, repeats: int, batch: int, width: int) -> dict[str, float]:
@@ -88,7 +78,7 @@ def main() -> int:
         print("bench/cudagraphs.py: no CUDA device is visible (torch.cuda.is_available() is False); "
               "CUDA graphs need one, so nothing was measured. Run it on a machine with a CUDA GPU.")
         return 0
-    _allow_this_gpu()
+    admit_current_gpu()
     with use_backend(make_double("tensorrt_rtx", device="cuda")):
         us = _measure(args.calls, args.repeats, args.batch, args.width)
     print(f"{N_ENGINES} engines (Linear {args.width}x{args.width} + GELU each, batch {args.batch}) on the "

@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "py"))
 
 from support.double_plans import register_plan, synthetic_spec  # noqa: E402
-from support.trt_double import make_double  # noqa: E402
+from support.trt_double import admit_current_gpu, make_double  # noqa: E402
 from torchrtx._backend import use_backend  # noqa: E402
 from torchrtx._spec import InputSpec  # noqa: E402
 from torchrtx.runtime.module import TRTModule  # noqa: E402
@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--cuda", action="store_true", help="run the double's references on CUDA")
     args = parser.parse_args()
     device = "cuda" if args.cuda else "cpu"
+    if args.cuda:
+        admit_current_gpu()
     print(
         f"TRTModule.forward vs bare execute_async_v3 (TensorRT-RTX double, {device}, best of "
         f"{args.repeats} x {args.calls} calls)"

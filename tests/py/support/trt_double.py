@@ -373,3 +373,19 @@ def cache_kernels(cache: IRuntimeCache) -> frozenset[str]:
     """The kernel entries a double runtime cache holds."""
     with cache._lock:
         return frozenset(cache._kernels)
+
+
+def admit_current_gpu() -> tuple[int, int]:
+    """Count the current GPU as TensorRT-RTX-supported and return its capability.
+
+    The double runs on any CUDA GPU, including ones TensorRT-RTX refuses (H100 is sm90), so
+    benchmarks on such a GPU widen the supported list; tests use the ``cuda_double_backend``
+    fixture, which does the same through monkeypatch and undoes it afterwards.
+    """
+    from torchrtx.runtime import device as device_module
+
+    capability = torch.cuda.get_device_capability()
+    supported = device_module.SUPPORTED_COMPUTE_CAPABILITIES
+    if capability not in supported:
+        device_module.SUPPORTED_COMPUTE_CAPABILITIES = (*supported, capability)
+    return capability
