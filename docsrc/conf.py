@@ -1,4 +1,7 @@
-"""Sphinx configuration for the torchrtx documentation (build: sphinx-build -W -b html docsrc docsrc/_build)."""
+"""Sphinx configuration for the torchrtx docs.
+
+Build: ``sphinx-build -W -b html docsrc docsrc/_build``.
+"""
 
 import torchrtx
 

@@ -79,7 +79,8 @@ def backend_info() -> BackendInfo:
     """Describe the runtime backend: its module name, version and whether it is TensorRT-RTX."""
     module = backend()
     name = module.__name__
-    return BackendInfo(name=name, version=str(getattr(module, "__version__", "unknown")), is_rtx=name == _RTX_MODULE)
+    version = str(getattr(module, "__version__", "unknown"))
+    return BackendInfo(name=name, version=version, is_rtx=name == _RTX_MODULE)
 
 
 def is_rtx() -> bool:

@@ -113,7 +113,8 @@ class EngineSpec:
             for item in data["inputs"]
         )
         outputs = tuple(
-            OutputSpec(name=item["name"], dtype=item["dtype"], shape=tuple(item["shape"])) for item in data["outputs"]
+            OutputSpec(name=item["name"], dtype=item["dtype"], shape=tuple(item["shape"]))
+            for item in data["outputs"]
         )
         return cls(
             inputs=inputs,

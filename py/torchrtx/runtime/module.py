@@ -126,14 +126,15 @@ class TRTModule(torch.nn.Module):
         """A human-readable table of the engine's I/O, targets and size."""
         spec = self._spec
         lines = [
-            f"TensorRT-RTX engine: {len(self._serialized_engine):,} bytes, built with TensorRT-RTX {spec.trt_version}",
+            f"TensorRT-RTX engine: {len(self._serialized_engine):,} bytes, "
+            f"built with TensorRT-RTX {spec.trt_version}",
             f"compute capabilities: {', '.join(spec.compute_capabilities)}",
             "inputs:",
         ]
         for item in spec.inputs:
             lines.append(
-                f"  {item.name:<16} {item.dtype:<9} min={_shape(item.min_shape)} opt={_shape(item.opt_shape)} "
-                f"max={_shape(item.max_shape)}"
+                f"  {item.name:<16} {item.dtype:<9} min={_shape(item.min_shape)} "
+                f"opt={_shape(item.opt_shape)} max={_shape(item.max_shape)}"
             )
         lines.append("outputs:")
         for item in spec.outputs:
@@ -144,7 +145,8 @@ class TRTModule(torch.nn.Module):
         names_in = ", ".join(i.name for i in self._spec.inputs)
         names_out = ", ".join(o.name for o in self._spec.outputs)
         caps = ",".join(self._spec.compute_capabilities)
-        return f"inputs=[{names_in}], outputs=[{names_out}], capabilities=[{caps}], plan_bytes={len(self._serialized_engine)}"
+        plan_bytes = len(self._serialized_engine)
+        return f"inputs=[{names_in}], outputs=[{names_out}], capabilities=[{caps}], plan_bytes={plan_bytes}"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
