@@ -154,7 +154,7 @@ def _progress_on_stderr(verbose: bool) -> Iterator[None]:
         []
         if verbose
         else [
-            "torchrtx.compiler.tensorrt",
+            "torchrtx.tensorrt",
             # The ONNX exporter lists torchvision ops it skips: irrelevant to TensorRT-RTX, and alarming.
             "torch.onnx._internal.exporter._registration",
         ]

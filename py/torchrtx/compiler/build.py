@@ -1,28 +1,21 @@
 """Stages 2 and 3 of compile: parse the ONNX file with TensorRT-RTX, then build the plan.
 
-TensorRT keeps the first logger it is given for the whole process, so torchrtx hands it
-one logger object for every builder; it forwards messages to the
-``torchrtx.compiler.tensorrt`` logger and, during a parse or build, collects the errors
-so a failure can name them.
+During a parse or build the shared TensorRT logger collects errors so a failure can name them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from torchrtx._backend import builder_backend
 from torchrtx._spec import InputSpec, OutputSpec
+from torchrtx._trt_logger import collect_errors, trt_logger
 from torchrtx.compiler.errors import CompileError, UnsupportedNode
 from torchrtx.compiler.input import Input
 
-__all__ = ["ParsedNetwork", "build_plan", "parse_onnx", "trt_logger"]
-
-_log = logging.getLogger("torchrtx.compiler.tensorrt")
+__all__ = ["ParsedNetwork", "build_plan", "parse_onnx"]
 
 #: TensorRT data types an engine I/O tensor may have, by torchrtx's dtype name.
 _DTYPE_NAMES = {
@@ -35,56 +28,6 @@ _DTYPE_NAMES = {
     "BOOL": "bool",
     "UINT8": "uint8",
 }
-
-_logger_lock = threading.Lock()
-_logger: Any = None
-#: Parse and build run one at a time so each failure gets only its own errors.
-_stage_lock = threading.Lock()
-
-
-def trt_logger() -> Any:
-    """The one ``tensorrt_rtx.ILogger`` torchrtx gives every builder (and runtime) in this process."""
-    global _logger
-    with _logger_lock:
-        if _logger is None:
-            _logger = _make_logger(builder_backend())
-        return _logger
-
-
-def _make_logger(trt: Any) -> Any:
-    severity = trt.ILogger.Severity
-    levels = {
-        severity.INTERNAL_ERROR: logging.ERROR,
-        severity.ERROR: logging.ERROR,
-        severity.WARNING: logging.WARNING,
-        severity.INFO: logging.DEBUG,
-        severity.VERBOSE: logging.DEBUG,
-    }
-
-    class _ForwardingLogger(trt.ILogger):
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-            self.errors: list[str] | None = None
-
-        def log(self, level: Any, message: str) -> None:
-            python_level = levels.get(level, logging.DEBUG)
-            if python_level >= logging.ERROR and self.errors is not None:
-                self.errors.append(message)
-            _log.log(python_level, "%s", message)
-
-    return _ForwardingLogger()
-
-
-@contextlib.contextmanager
-def _collect_errors() -> Iterator[list[str]]:
-    logger = trt_logger()
-    with _stage_lock:
-        logger.errors = []
-        try:
-            yield logger.errors
-        finally:
-            logger.errors = None
-
 
 @dataclass
 class ParsedNetwork:
@@ -102,10 +45,10 @@ def parse_onnx(path: str) -> ParsedNetwork:
         CompileError: the parser rejected the model; ``unsupported_nodes`` lists every failing node.
     """
     trt = builder_backend()
-    with _collect_errors() as logged:
-        builder = trt.Builder(trt_logger())
+    with collect_errors(trt) as logged:
+        builder = trt.Builder(trt_logger(trt))
         network = builder.create_network(0)
-        parser = trt.OnnxParser(network, trt_logger())
+        parser = trt.OnnxParser(network, trt_logger(trt))
         parsed_ok = parser.parse_from_file(path)
     if not parsed_ok or parser.num_errors:
         nodes = tuple(_unsupported_node(parser.get_error(i)) for i in range(parser.num_errors))
@@ -150,7 +93,7 @@ def build_plan(parsed: ParsedNetwork, inputs: Sequence[Input], capabilities: Seq
     config.num_compute_capabilities = len(capabilities)
     for index, name in enumerate(capabilities):
         config.set_compute_capability(getattr(trt.ComputeCapability, name.upper()), index)
-    with _collect_errors() as logged:
+    with collect_errors(trt) as logged:
         plan = parsed.builder.build_serialized_network(network, config)
     if plan is None:
         raise CompileError(

@@ -18,6 +18,7 @@ import torch
 
 from torchrtx._backend import backend
 from torchrtx._spec import EngineSpec
+from torchrtx._trt_logger import trt_logger
 from torchrtx.runtime.config_shim import TRTRuntimeConfig, effective_knobs, warn_if_unsupported
 from torchrtx.runtime.device import resolve_device
 from torchrtx.runtime.errors import EngineDeserializationError, EngineExecutionError
@@ -181,7 +182,7 @@ class PythonTRTEngine:
             return self._cuda_engine
         device = self._device if self._device is not None else self._resolve_device()
         trt = backend()
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        runtime = trt.Runtime(trt_logger(trt))
         with torch.cuda.device(device) if device.type == "cuda" else nullcontext():
             cuda_engine = runtime.deserialize_cuda_engine(self._plan)
         if cuda_engine is None:

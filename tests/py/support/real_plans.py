@@ -9,6 +9,7 @@ import torch
 
 from torchrtx._backend import builder_backend
 from torchrtx._spec import EngineSpec, InputSpec, OutputSpec
+from torchrtx._trt_logger import trt_logger
 
 __all__ = ["RealPlan", "build_add_relu_plan"]
 
@@ -29,8 +30,7 @@ def _add_relu(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 def build_add_relu_plan(capabilities: Sequence[str] = ("sm89",)) -> RealPlan:
     """Build ``(x + y, relu(x))`` for x, y of shape (1..8, 4) float32 with the real TensorRT-RTX builder."""
     trt = builder_backend()
-    logger = trt.Logger(trt.Logger.ERROR)
-    builder = trt.Builder(logger)
+    builder = trt.Builder(trt_logger(trt))
     network = builder.create_network(0)
     x = network.add_input("x", trt.float32, (-1, 4))
     y = network.add_input("y", trt.float32, (-1, 4))

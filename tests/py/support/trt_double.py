@@ -53,8 +53,8 @@ class CudaGraphStrategy(enum.Enum):
     WHOLE_GRAPH_CAPTURE = 1
 
 
-class Logger:
-    """Collects messages at or above ``min_severity``."""
+class ILogger:
+    """Base of loggers; subclasses override :meth:`log` (torchrtx forwards to Python logging)."""
 
     class Severity(enum.Enum):
         INTERNAL_ERROR = 0
@@ -69,15 +69,22 @@ class Logger:
     INFO = Severity.INFO
     VERBOSE = Severity.VERBOSE
 
-    def __init__(self, min_severity: Severity = Severity.WARNING) -> None:
+    def log(self, severity: Severity, msg: str) -> None:
+        raise NotImplementedError
+
+
+class Logger(ILogger):
+    """Collects messages at or above ``min_severity``."""
+
+    def __init__(self, min_severity: ILogger.Severity = ILogger.Severity.WARNING) -> None:
         self._min_severity = min_severity
-        self._messages: list[tuple[Logger.Severity, str]] = []
+        self._messages: list[tuple[ILogger.Severity, str]] = []
 
     @property
-    def min_severity(self) -> Severity:
+    def min_severity(self) -> ILogger.Severity:
         return self._min_severity
 
-    def log(self, severity: Severity, msg: str) -> None:
+    def log(self, severity: ILogger.Severity, msg: str) -> None:
         if severity.value <= self._min_severity.value:
             self._messages.append((severity, msg))
 
@@ -348,6 +355,7 @@ def make_double(name: str = "tensorrt_rtx", device: str = "cpu") -> ModuleType:
     module = ModuleType(name, f"TensorRT runtime double #{next(_serial)} ({name}, references on {device})")
     engine_type = ICudaEngine if rtx else _StandardCudaEngine
     module.__version__ = "1.7.1.116" if rtx else "10.13.0"
+    module.ILogger = ILogger
     module.Logger = Logger
     module.Runtime = type("Runtime", (Runtime,), {"_control": control, "_engine_type": engine_type})
     module.ICudaEngine = engine_type
