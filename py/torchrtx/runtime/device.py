@@ -11,6 +11,7 @@ from types import ModuleType
 
 import torch
 
+from torchrtx._backend import is_rtx
 from torchrtx.runtime.errors import EngineCapabilityMismatchError, NoCUDADeviceError, UnsupportedGPUError
 
 __all__ = [
@@ -80,8 +81,8 @@ def resolve_device(backend: ModuleType, targets: Iterable[str]) -> torch.device:
 
     Raises:
         NoCUDADeviceError: the backend executes on CUDA and torch sees no CUDA device.
-        UnsupportedGPUError: TensorRT-RTX does not run on this GPU.
-        EngineCapabilityMismatchError: the engine was not built for this GPU.
+        UnsupportedGPUError: the backend is TensorRT-RTX and does not run on this GPU.
+        EngineCapabilityMismatchError: the backend is TensorRT-RTX and the engine was not built for this GPU.
     """
     device_type = backend_device_type(backend)
     if device_type != "cuda":
@@ -94,7 +95,9 @@ def resolve_device(backend: ModuleType, targets: Iterable[str]) -> torch.device:
         )
     device = torch.device("cuda", torch.cuda.current_device())
     capability = torch.cuda.get_device_capability(device)
-    name = torch.cuda.get_device_name(device)
-    check_device(capability, device_name=f"GPU {device.index} ({name})")
-    check_engine_targets(capability, targets)
+    if is_rtx():
+        # Standard TensorRT runs on GPUs TensorRT-RTX refuses (e.g. sm90), and its plans carry no target list.
+        name = torch.cuda.get_device_name(device)
+        check_device(capability, device_name=f"GPU {device.index} ({name})")
+        check_engine_targets(capability, targets)
     return device

@@ -11,7 +11,7 @@ from support.trt_double import make_double
 from torchrtx._backend import use_backend
 from torchrtx._spec import InputSpec
 from torchrtx.runtime import device as device_module
-from torchrtx.runtime.device import check_device, check_engine_targets
+from torchrtx.runtime.device import check_device, check_engine_targets, resolve_device
 from torchrtx.runtime.errors import (
     EngineCapabilityMismatchError,
     EngineDeserializationError,
@@ -87,6 +87,15 @@ def test_engine_for_other_gpu_raises_at_first_forward(monkeypatch) -> None:
         _FakeGPU(monkeypatch, (8, 9))
         with pytest.raises(EngineCapabilityMismatchError, match=r"compute_capabilities=\['sm89'\]"):
             module(torch.ones(2, 4))
+
+
+def test_standard_tensorrt_skips_the_tensorrt_rtx_gpu_checks(monkeypatch) -> None:
+    with use_backend(make_double("tensorrt", device="cuda")) as standard:
+        _FakeGPU(monkeypatch, (9, 0))
+        assert resolve_device(standard, ("sm120",)) == torch.device("cuda", 0)
+    with use_backend(make_double("tensorrt_rtx", device="cuda")) as rtx:
+        with pytest.raises(UnsupportedGPUError):
+            resolve_device(rtx, ("sm120",))
 
 
 def test_widened_supported_list_lets_a_gpu_through(monkeypatch) -> None:
