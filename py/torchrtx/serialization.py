@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import torchrtx
+from torchrtx._atomic_file import atomic_replace
 from torchrtx._spec import EngineSpec
 from torchrtx.runtime.module import TRTModule
 
@@ -78,20 +78,10 @@ def save(module: TRTModule, path: str | os.PathLike[str]) -> None:
         "engine": {"member": _PLAN, "size": len(plan), "sha256": hashlib.sha256(plan).hexdigest()},
         "spec": module.spec.to_json(),
     }
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(prefix=".torchrtx-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
-                archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
-                archive.writestr(_PLAN, plan)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        _remove_quietly(temp_path)
-        raise
+    with atomic_replace(os.fspath(path)) as raw:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            archive.writestr(_PLAN, plan)
 
 
 def load(path: str | os.PathLike[str]) -> TRTModule:
@@ -182,10 +172,3 @@ def _member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: str) -
         raise ModuleFormatError(
             path, f"the archive has no {name} member; not a torchrtx module file"
         ) from None
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

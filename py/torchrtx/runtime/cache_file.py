@@ -15,18 +15,18 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import itertools
 import logging
 import os
-import tempfile
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import filelock
+
+from torchrtx._atomic_file import atomic_replace
 
 __all__ = ["Fingerprint", "RuntimeCacheWarning", "SaveResult", "read_cache_file", "write_cache_file"]
 
@@ -160,34 +160,9 @@ def _divert_to_sibling(path: str, data: bytes) -> SaveResult:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        _unlink_quietly(temp_path)
-        raise
-    _fsync_dir(directory)
+    with atomic_replace(path) as temp:
+        temp.write(data)
     _log.debug("wrote %d-byte runtime cache to %s", len(data), path)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(dir_fd)
 
 
 def _fingerprint(info: os.stat_result, digest: Future[bytes]) -> Fingerprint:
@@ -207,10 +182,3 @@ def _read_bytes_or_none(path: str) -> bytes | None:
             return file.read()
     except FileNotFoundError:
         return None
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -7,6 +7,7 @@ import logging
 import pytest
 import torch
 
+from support.containers import Pair
 from support.double_plans import synthetic_module
 from support.trt_double import control_of
 from torchrtx._spec import InputSpec
@@ -18,18 +19,6 @@ LOGGER = "torchrtx.runtime.cudagraphs"
 
 def _module(scale: float = 3.0) -> TRTModule:
     return synthetic_module(lambda x: x * scale + 1, [X])
-
-
-class Pair(torch.nn.Module):
-    """A container whose forward runs two engines back to back."""
-
-    def __init__(self, first: TRTModule, second: TRTModule) -> None:
-        super().__init__()
-        self.first = first
-        self.second = second
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.second(self.first(x))
 
 
 def _knobs(records) -> list[tuple[str | None, str | None]]:

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 import torch
 
+from support.containers import Pair
 from support.double_plans import synthetic_module
 from support.trt_double import control_of
 from torchrtx._spec import InputSpec
@@ -38,18 +39,6 @@ def _module(fn=_scale_shift) -> TRTModule:
 
 def _x(batch: int = 4) -> torch.Tensor:
     return torch.randn(batch, 16, device="cuda")
-
-
-class Pair(torch.nn.Module):
-    """A container whose forward runs two engines back to back."""
-
-    def __init__(self, first: TRTModule, second: TRTModule) -> None:
-        super().__init__()
-        self.first = first
-        self.second = second
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.second(self.first(x))
 
 
 @pytest.fixture
