@@ -62,16 +62,26 @@ def test_empty_name_is_rejected():
         Input(shape=(1,), name="")
 
 
-class _CountingModel(torch.nn.Module):
-    """Counts forward calls: torch.export calls forward, so zero calls means no export began."""
+def _recording_model() -> tuple[torch.nn.Module, list[tuple[int, ...]]]:
+    """A two-input model and the list of shapes its ``forward`` was called with.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
+    torch.export calls ``forward``, so an empty list means no export began. The list lives
+    outside the module because torch.export restores the module's own attributes after tracing.
+    """
+    calls: list[tuple[int, ...]] = []
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
-        return x + y
+    class _Add(torch.nn.Module):
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            calls.append(tuple(x.shape))
+            return x + y
+
+    return _Add(), calls
+
+
+def test_recording_model_sees_the_export():
+    model, calls = _recording_model()
+    torchrtx.compile(model, [Input(shape=(2, 3))] * 2, compute_capabilities=["sm89"])
+    assert calls == [(2, 3)]
 
 
 @pytest.mark.parametrize(
@@ -103,8 +113,8 @@ class _CountingModel(torch.nn.Module):
     ],
 )
 def test_compile_rejects_bad_arguments_before_export(inputs, kwargs, error, problem):
-    model = _CountingModel()
+    model, calls = _recording_model()
     with pytest.raises(error) as caught:
         torchrtx.compile(model, inputs, **kwargs)
     assert problem in str(caught.value)
-    assert model.calls == 0
+    assert calls == []
