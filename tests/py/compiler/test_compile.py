@@ -124,3 +124,13 @@ def test_dim_the_model_specializes_cannot_be_dynamic():
     assert caught.value.stage == "export"
     assert "torch.export could not trace the model" in str(caught.value)
     assert "L['x'].size()[0]" in str(caught.value)
+
+
+def test_exported_program_with_a_smaller_max_is_refused():
+    model = torch.nn.Linear(4, 2).eval()
+    batch = torch.export.Dim("batch", min=1, max=4)
+    program = torch.export.export(model, (torch.zeros(2, 4),), dynamic_shapes=({0: batch},))
+    with pytest.raises(CompileError) as caught:
+        torchrtx.compile(program, [Input(min_shape=(1, 4), opt_shape=(2, 4), max_shape=(8, 4))])
+    assert caught.value.stage == "export"
+    assert "dim 0: the model accepts sizes in [1, 4] only, but the Input asks for [1, 8]" in str(caught.value)
