@@ -16,14 +16,17 @@ from runtime_settings._helpers import DYNAMIC_ROWS, knobs, rows
 from support.double_cache import decode_blob
 from support.trt_double import DEFAULT_ENVIRONMENT, cache_kernels
 from torchrtx.runtime import RuntimeCache, RuntimeSettings, TRTModule
-from torchrtx.runtime.cache_dir import default_cache_path
+from torchrtx.runtime.cache_dir import UnsafeCacheDirError, default_cache_dir, default_cache_path
 
-EAGER = RuntimeSettings(dynamic_shapes_kernel_specialization_strategy="eager")
+
+def eager() -> RuntimeSettings:
+    """Eager kernels, default cache; built per test so the cache is under the test's XDG_CACHE_HOME."""
+    return RuntimeSettings(dynamic_shapes_kernel_specialization_strategy="eager")
 
 
 def test_settings_before_the_first_call_create_exactly_one_context(make_module, double_control) -> None:
     module = make_module()
-    module.runtime_settings = EAGER
+    module.runtime_settings = eager()
     assert not module.engine.has_context()
     module(rows(2))
     module(rows(3))
@@ -34,7 +37,7 @@ def test_settings_before_the_first_call_create_exactly_one_context(make_module, 
 def test_a_change_after_the_first_call_creates_one_more_context(make_module, double_control) -> None:
     module = make_module()
     module(rows(2))
-    module.runtime_settings = EAGER
+    module.runtime_settings = eager()
     assert not module.engine.has_context()  # dropped now, recreated lazily
     module(rows(2))
     module(rows(2))
@@ -54,12 +57,13 @@ def test_equal_settings_create_no_new_context(make_module, tmp_path: pathlib.Pat
 
 def test_compile_time_hint_makes_the_first_call_create_the_only_context(double_backend, double_control,
                                                                          real_plan, real_module) -> None:
-    hinted = TRTModule(real_plan.plan, real_plan.spec, runtime_settings=EAGER)
+    hint = eager()
+    hinted = TRTModule(real_plan.plan, real_plan.spec, runtime_settings=hint)
     x = rows(2)
     total, relu = hinted(x, x)
     assert hinted.engine.contexts_created == 1
     assert [knobs(r) for r in double_control.contexts] == [("eager", "disabled")]
-    assert hinted.runtime_settings is EAGER
+    assert hinted.runtime_settings is hint
 
 
 def test_reading_back_gives_the_settings_as_given(make_module, tmp_path: pathlib.Path) -> None:
@@ -143,7 +147,7 @@ def test_standard_tensorrt_warns_and_ignores_non_default_settings(standard_trt_b
     module = synthetic_module(lambda x: x * 3, [DYNAMIC_ROWS])
     module(rows(2))
     with pytest.warns(UserWarning, match="need TensorRT-RTX"):
-        module.runtime_settings = EAGER
+        module.runtime_settings = eager()
     module(rows(2))
     control = control_of(standard_trt_backend)
     assert module.engine.contexts_created == 1
@@ -151,3 +155,21 @@ def test_standard_tensorrt_warns_and_ignores_non_default_settings(standard_trt_b
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         module.runtime_settings = RuntimeSettings()  # defaults: no warning
+
+
+def test_settings_that_cannot_be_applied_change_nothing(make_module, double_control,
+                                                        tmp_path: pathlib.Path) -> None:
+    module = make_module()
+    module.runtime_settings = RuntimeSettings(runtime_cache=None)
+    module(rows(2))
+    before = module.runtime_settings
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.makedirs(os.path.dirname(default_cache_dir()), exist_ok=True)
+    os.symlink(elsewhere, default_cache_dir())  # the default cache cannot be opened now
+    with pytest.raises(UnsafeCacheDirError, match="symbolic link"):
+        module.runtime_settings = eager()
+    assert module.runtime_settings is before
+    module(rows(2))
+    assert module.engine.contexts_created == 1
+    assert [knobs(r) for r in double_control.contexts] == [("lazy", "disabled")]

@@ -124,3 +124,29 @@ def test_runtime_cache_path_override_gives_each_engine_its_own_handle(make_modul
         handles = [first.engine.runtime_settings.runtime_cache, second.engine.runtime_settings.runtime_cache]
     assert handles[0] is not handles[1]
     assert double_control.contexts[0].runtime_cache is not double_control.contexts[1].runtime_cache
+
+
+def test_container_target_reaches_engines_nested_below_its_children(make_module, double_control) -> None:
+    deep = make_module(3.0)
+    outer = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Identity(), deep))
+    with runtime_config(outer, dynamic_shapes_kernel_specialization_strategy="none"):
+        outer(rows(2))
+    assert [knobs(r) for r in double_control.contexts] == [("none", "disabled")]
+    assert deep.runtime_settings == RuntimeSettings()
+
+
+def test_a_failing_restore_does_not_stop_the_others_and_is_raised(make_module,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = make_module(), make_module(3.0)
+    before = [first.runtime_settings, second.runtime_settings]
+    first(rows(1))
+    second(rows(1))
+    with pytest.raises(RuntimeError, match="restore failed"):
+        with runtime_config([first, second], cuda_graph_strategy="whole_graph_capture"):
+            # Restores run last-applied first, so ``second`` fails before ``first`` is restored.
+            def refuse(settings: RuntimeSettings) -> None:
+                raise RuntimeError("restore failed")
+
+            monkeypatch.setattr(second.engine, "update_runtime_settings", refuse)
+    assert first.runtime_settings is before[0]
+    assert first.engine.runtime_settings.cuda_graph_strategy == "disabled"
