@@ -10,6 +10,7 @@ import warnings
 import pytest
 import torch
 
+from support import trt_double
 from support.double_plans import synthetic_module
 from support.trt_double import cache_kernels, control_of
 from torchrtx._spec import InputSpec
@@ -161,6 +162,26 @@ def test_standard_tensorrt_warns_once_and_changes_nothing(standard_trt_backend) 
     assert (control.contexts[0].kernel_strategy, control.contexts[0].cuda_graph_strategy) == (None, None)
 
 
+def test_standard_tensorrt_warns_for_initial_settings_too(standard_trt_backend) -> None:
+    control = control_of(standard_trt_backend)
+    with pytest.warns(UserWarning, match="need TensorRT-RTX") as caught:
+        engine = _engine(dynamic_shapes_kernel_specialization_strategy="eager")
+    assert len(caught) == 1
+    engine.execute([torch.ones(2, 4)])
+    assert [(r.kernel_strategy, r.cuda_graph_strategy) for r in control.contexts] == [(None, None)]
+
+
+def test_standard_tensorrt_with_runtime_configs_still_gets_no_knobs(standard_trt_backend, monkeypatch):
+    # Newer standard TensorRT engines offer create_runtime_config too; only TensorRT-RTX gets the knobs.
+    monkeypatch.setattr(standard_trt_backend.Runtime, "_engine_type", trt_double.ICudaEngine)
+    with pytest.warns(UserWarning, match="need TensorRT-RTX"):
+        engine = _engine(cuda_graph_strategy="whole_graph_capture")
+    engine.execute([torch.ones(2, 4)])
+    assert engine.runtime_config_shim.runtime_config is None
+    (record,) = control_of(standard_trt_backend).contexts
+    assert (record.kernel_strategy, record.cuda_graph_strategy) == (None, None)
+
+
 def test_standard_tensorrt_default_settings_are_silent(standard_trt_backend) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -193,6 +214,23 @@ def test_outer_capture_turns_native_capture_off_once(
     assert [r.cuda_graph_strategy for r in double_control.contexts] == ["whole_graph_capture", "disabled"]
     assert sum("whole-graph capture off" in r.getMessage() for r in caplog.records) == 1
     assert engine.runtime_settings.cuda_graph_strategy == "whole_graph_capture"
+
+
+def test_a_settings_change_gives_native_capture_back(double_backend, double_control, monkeypatch) -> None:
+    engine = _engine(cuda_graph_strategy="whole_graph_capture")
+    capturing = True
+    monkeypatch.setattr(engine_module, "_outer_capture_in_progress", lambda device: capturing)
+    engine.execute([torch.ones(2, 4)])
+    assert engine.native_capture_suppressed
+    capturing = False
+    engine.update_runtime_settings(
+        NO_CACHE.replace(
+            cuda_graph_strategy="whole_graph_capture", dynamic_shapes_kernel_specialization_strategy="none"
+        )
+    )
+    assert not engine.native_capture_suppressed
+    engine.execute([torch.ones(2, 4)])
+    assert [r.cuda_graph_strategy for r in double_control.contexts] == ["disabled", "whole_graph_capture"]
 
 
 def test_settings_change_never_mixes_into_a_running_call(double_backend, double_control) -> None:

@@ -138,6 +138,12 @@ def two_input_module(double_backend) -> TRTModule:
             r"input 'x' has shape \(9, 4\), outside the engine's profile; allowed \(1..8, 4\)",
         ),
         ((torch.ones(2, 5), torch.ones(2, 3, dtype=torch.int32)), ValueError, r"allowed \(1..8, 4\)"),
+        (
+            (torch.ones(0, 4), torch.ones(2, 3, dtype=torch.int32)),
+            ValueError,
+            r"input 'x' has shape \(0, 4\), outside the engine's profile; allowed \(1..8, 4\)",
+        ),
+        ((torch.ones(2, 4), torch.ones(2, 2, dtype=torch.int32)), ValueError, r"input 'y'.*allowed \(2, 3\)"),
         ((torch.ones(2, 4), torch.ones(3, 3, dtype=torch.int32)), ValueError, r"input 'y'.*allowed \(2, 3\)"),
         (
             (torch.ones(2, 4, 1), torch.ones(2, 3, dtype=torch.int32)),
@@ -156,6 +162,23 @@ def test_bad_inputs_name_the_input_and_leave_the_engine_usable(
     plus, twice = two_input_module(torch.ones(2, 4), torch.ones(2, 3, dtype=torch.int32))
     torch.testing.assert_close(twice, torch.full((2, 3), 2, dtype=torch.int32))
     assert double_control.contexts_created == 1
+
+
+@pytest.mark.parametrize(
+    ("x", "error", "message"),
+    [
+        (torch.ones(2, 4, dtype=torch.float64), TypeError, r"input 'x' must have dtype torch.float32"),
+        (torch.ones(2, 4, device="meta"), ValueError, r"input 'x' is on meta, but the engine runs on cpu"),
+    ],
+)
+def test_a_shape_seen_before_is_still_checked_for_dtype_and_device(
+    two_input_module, double_control, x, error, message
+) -> None:
+    y = torch.ones(2, 3, dtype=torch.int32)
+    two_input_module(torch.ones(2, 4), y)
+    with pytest.raises(error, match=message):
+        two_input_module(x, y)
+    assert len(double_control.executions) == 1
 
 
 def test_registered_real_plan_checks_like_any_other(double_backend, real_plan) -> None:
