@@ -22,6 +22,7 @@ the GPU and driver and live in their own files. Any problem reading a file raise
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -43,6 +44,8 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _PLAN = "engine.plan"
 _ZIP_MAGIC = b"PK\x03\x04"
+#: ZIP flag bits torchrtx.save never sets: encryption (bits 0 and 6) and patched data (bit 5).
+_FOREIGN_FLAGS = 0x01 | 0x20 | 0x40
 #: A manifest is a few kilobytes; refusing huge ones keeps a hostile file from exhausting memory.
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
@@ -107,6 +110,18 @@ def load(path: str | os.PathLike[str]) -> TRTModule:
                 plan = _read_plan(path, archive, manifest["engine"])
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
             raise ModuleFormatError(path, f"truncated or corrupt archive ({exc})") from exc
+        except NotImplementedError as exc:
+            raise ModuleFormatError(
+                path, f"corrupt archive: it asks for a ZIP feature this reader lacks ({exc})"
+            ) from exc
+        except OSError as exc:
+            # A damaged directory can point before the start of the file; seeking there fails
+            # with EINVAL. Any other OSError is a real read error and stays one.
+            if exc.errno != errno.EINVAL:
+                raise
+            raise ModuleFormatError(
+                path, "truncated or corrupt archive (an offset points outside the file)"
+            ) from exc
     try:
         spec = EngineSpec.from_json(manifest["spec"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -167,8 +182,21 @@ def _read_plan(path: str | os.PathLike[str], archive: zipfile.ZipFile, engine: d
 
 def _member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     try:
-        return archive.getinfo(name)
+        info = archive.getinfo(name)
     except KeyError:
         raise ModuleFormatError(
             path, f"the archive has no {name} member; not a torchrtx module file"
         ) from None
+    if info.flag_bits & _FOREIGN_FLAGS:
+        raise ModuleFormatError(
+            path,
+            f"{name} is encrypted or patched (ZIP flags {info.flag_bits:#x}); "
+            "torchrtx.save never writes such members",
+        )
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ModuleFormatError(
+            path,
+            f"{name} is compressed (ZIP method {info.compress_type}); module files store "
+            "members uncompressed, so this file was not written by torchrtx.save",
+        )
+    return info

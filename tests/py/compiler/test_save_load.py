@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -13,7 +14,19 @@ import pytest
 import torch
 
 import torchrtx
-from torchrtx import ModuleFormatError, serialization
+from torchrtx import ModuleFormatError, TRTModule, serialization
+from torchrtx._spec import EngineSpec, InputSpec, OutputSpec
+from torchrtx.runtime import RuntimeCache, RuntimeSettings
+
+#: Plan bytes no builder would make but a file must carry unchanged: every byte value,
+#: line endings and trailing zeros.
+_ODD_PLAN = bytes(range(256)) * 8 + b"\r\n\n\r" + b"\x00" * 64
+_SPEC = EngineSpec(
+    inputs=(InputSpec("x", "float32", (1, 4), (2, 4), (8, 4)),),
+    outputs=(OutputSpec("y", "float32", (-1, 4)),),
+    compute_capabilities=("sm89",),
+    trt_version="1.7.1",
+)
 
 
 @pytest.fixture
@@ -32,6 +45,12 @@ def test_round_trip_keeps_plan_bytes_and_spec(saved_mlp):
     assert loaded.spec.to_json() == module.spec.to_json()
 
 
+def test_round_trip_keeps_any_plan_bytes(tmp_path):
+    path = tmp_path / "odd.trtm"
+    torchrtx.save(TRTModule(_ODD_PLAN, _SPEC), path)
+    assert torchrtx.load(path).serialized_engine == _ODD_PLAN
+
+
 def test_round_trip_keeps_tuple_outputs(compiled_pair, tmp_path):
     path = tmp_path / "pair.trtm"
     torchrtx.save(compiled_pair.module, str(path))
@@ -44,6 +63,7 @@ def test_file_layout_matches_the_documented_format(saved_mlp):
     module, path = saved_mlp
     with zipfile.ZipFile(path) as archive:
         assert archive.namelist() == ["manifest.json", "engine.plan"]
+        assert [info.compress_type for info in archive.infolist()] == [zipfile.ZIP_STORED] * 2
         manifest = json.loads(archive.read("manifest.json"))
         assert archive.read("engine.plan") == module.serialized_engine
     assert manifest["format"] == "torchrtx.trtmodule"
@@ -54,6 +74,19 @@ def test_file_layout_matches_the_documented_format(saved_mlp):
         "sha256": hashlib.sha256(module.serialized_engine).hexdigest(),
     }
     assert manifest["spec"] == json.loads(json.dumps(module.spec.to_json()))
+
+
+def test_runtime_cache_is_never_stored(tmp_path):
+    cache_bytes = b"JIT-KERNELS-" + os.urandom(32)
+    cache = RuntimeCache()
+    cache.load_from_stream(io.BytesIO(cache_bytes))
+    module = TRTModule(_ODD_PLAN, _SPEC, runtime_settings=RuntimeSettings(runtime_cache=cache))
+    path = tmp_path / "with_cache.trtm"
+    torchrtx.save(module, path)
+    assert cache_bytes not in path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == ["manifest.json", "engine.plan"]
+    assert torchrtx.load(path).runtime_settings == RuntimeSettings()
 
 
 def test_load_never_unpickles(saved_mlp, monkeypatch):
@@ -139,6 +172,27 @@ def _torch_save_file(path):
     torch.save({"weights": torch.zeros(3)}, path)
 
 
+def _bytes_cut_from_the_middle(path):
+    data = path.read_bytes()
+    middle = len(data) // 2
+    path.write_bytes(data[:middle] + data[middle + 100 :])
+
+
+def _deflated_members(path):
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _encrypted_flag(path):
+    data = bytearray(path.read_bytes())
+    central_entry = data.index(b"PK\x01\x02")
+    data[central_entry + 8] |= 0x01  # general-purpose flag bit 0: encrypted
+    path.write_bytes(bytes(data))
+
+
 def _future_version(path):
     _rewrite(path, manifest={**_manifest(path), "format_version": 2})
 
@@ -193,6 +247,9 @@ def _engine_entry_missing(path):
     [
         (_truncate_half, "truncated or corrupt archive"),
         (_truncate_tail, "truncated or corrupt archive"),
+        (_bytes_cut_from_the_middle, "truncated or corrupt archive"),
+        (_deflated_members, "manifest.json is compressed"),
+        (_encrypted_flag, "manifest.json is encrypted or patched"),
         (_random_bytes, "not a torchrtx module file (starts with"),
         (_random_after_zip_magic, "truncated or corrupt archive"),
         (_empty, "not a torchrtx module file (starts with b''"),
@@ -219,3 +276,35 @@ def test_bad_file_raises_module_format_error_naming_path_and_problem(saved_mlp, 
     assert caught.value.path == str(path)
     assert str(caught.value).startswith(f"{path}: ")
     assert problem in caught.value.problem
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_damaged_file_loads_unchanged_or_raises_module_format_error(tmp_path, seed):
+    """Random cuts, insertions, bit flips and truncations: never another exception type."""
+    pristine = tmp_path / "pristine.trtm"
+    torchrtx.save(TRTModule(_ODD_PLAN, _SPEC), pristine)
+    original = pristine.read_bytes()
+    damaged = tmp_path / "damaged.trtm"
+    rng = random.Random(seed)
+    refused = 0
+    for _ in range(100):
+        data = bytearray(original)
+        start = rng.randrange(len(data))
+        damage = rng.choice(["cut", "insert", "flip", "truncate"])
+        if damage == "cut":
+            del data[start : start + rng.choice([1, 4, 100, 2000])]
+        elif damage == "insert":
+            data[start:start] = rng.randbytes(rng.choice([1, 4, 100]))
+        elif damage == "flip":
+            data[start] ^= 1 << rng.randrange(8)
+        else:
+            del data[start:]
+        damaged.write_bytes(bytes(data))
+        try:
+            loaded = torchrtx.load(damaged)
+        except ModuleFormatError as exc:
+            assert exc.path == str(damaged)
+            refused += 1
+        else:
+            assert loaded.serialized_engine == _ODD_PLAN, damage
+    assert refused > 50
