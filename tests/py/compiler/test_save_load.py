@@ -193,6 +193,14 @@ def _encrypted_flag(path):
     path.write_bytes(bytes(data))
 
 
+def _manifest_size_past_the_end(path):
+    data = bytearray(path.read_bytes())
+    central_entry = data.index(b"PK\x01\x02")
+    # Compressed and uncompressed sizes of manifest.json: 1 MB, more than the file holds.
+    data[central_entry + 20 : central_entry + 28] = (1 << 20).to_bytes(4, "little") * 2
+    path.write_bytes(bytes(data))
+
+
 def _future_version(path):
     _rewrite(path, manifest={**_manifest(path), "format_version": 2})
 
@@ -248,6 +256,7 @@ def _engine_entry_missing(path):
         (_truncate_half, "truncated or corrupt archive"),
         (_truncate_tail, "truncated or corrupt archive"),
         (_bytes_cut_from_the_middle, "truncated or corrupt archive"),
+        (_manifest_size_past_the_end, "truncated or corrupt archive"),
         (_deflated_members, "manifest.json is compressed"),
         (_encrypted_flag, "manifest.json is encrypted or patched"),
         (_random_bytes, "not a torchrtx module file (starts with"),
