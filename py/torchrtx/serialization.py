@@ -109,7 +109,8 @@ def load(path: str | os.PathLike[str]) -> TRTModule:
                 manifest = _read_manifest(path, archive)
                 plan = _read_plan(path, archive, manifest["engine"])
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-            raise ModuleFormatError(path, f"truncated or corrupt archive ({exc or 'data ends early'})") from exc
+            reason = str(exc) or "data ends early"
+            raise ModuleFormatError(path, f"truncated or corrupt archive ({reason})") from exc
         except NotImplementedError as exc:
             raise ModuleFormatError(
                 path, f"corrupt archive: it asks for a ZIP feature this reader lacks ({exc})"
