@@ -60,7 +60,10 @@ class PythonTRTEngine:
         self._lock = threading.RLock()
         self._inputs = InputChecker(spec.inputs)
         self._outputs = OutputAllocator(spec.outputs)
+        self._binding_names = self._inputs.names + self._outputs.names
         self._device: torch.device | None = None
+        # The CUDA device index as an int: torch.cuda.current_stream(int) skips parsing a torch.device.
+        self._cuda_index: int | None = None
         self._backend_runtime: Any = None
         self._cuda_engine: Any = None
         self._config_shim: TRTRuntimeConfig | None = None
@@ -157,25 +160,25 @@ class PythonTRTEngine:
         with self._lock:
             device = self._device if self._device is not None else self._resolve_device()
             tensors = self._inputs.check(inputs, device)
-            if (
-                self._settings.cuda_graph_strategy == "whole_graph_capture"
-                and self._outer_capture_needs_fallback(device)
-            ):
-                self._suppress_native_capture()
+            if self._settings.cuda_graph_strategy == "whole_graph_capture":
+                self._yield_to_outer_capture(device)
             context = self._context
             if context is None:
                 context = self._create_context()
             outputs = self._outputs.allocate(self._bind_shapes(context, tensors), device)
-            self._bind_addresses(context, self._inputs.names, tensors)
-            self._bind_addresses(context, self._outputs.names, outputs)
-            stream = torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0
+            self._bind_addresses(context, tensors, outputs)
+            # Looked up on every call: users switch streams between calls.
+            cuda_index = self._cuda_index
+            stream = torch.cuda.current_stream(cuda_index).cuda_stream if cuda_index is not None else 0
             if not context.execute_async_v3(stream):
                 raise EngineExecutionError("the backend failed to enqueue the engine (see its log above)")
             return outputs
 
     def _resolve_device(self) -> torch.device:
-        self._device = resolve_device(backend(), self._spec.compute_capabilities)
-        return self._device
+        device = resolve_device(backend(), self._spec.compute_capabilities)
+        self._cuda_index = device.index if device.type == "cuda" else None
+        self._device = device
+        return device
 
     def _ensure_engine(self) -> Any:
         if self._cuda_engine is not None:
@@ -211,14 +214,10 @@ class PythonTRTEngine:
             return self._settings.replace(cuda_graph_strategy="disabled")
         return self._settings
 
-    def _outer_capture_needs_fallback(self, device: torch.device) -> bool:
-        return (
-            not self._native_capture_suppressed
-            and self._settings.cuda_graph_strategy == "whole_graph_capture"
-            and _outer_capture_in_progress(device)
-        )
-
-    def _suppress_native_capture(self) -> None:
+    def _yield_to_outer_capture(self, device: torch.device) -> None:
+        # TensorRT-RTX's own capture cannot run inside a torch capture on the same stream.
+        if self._native_capture_suppressed or not _outer_capture_in_progress(device):
+            return
         logger.info(
             "outer CUDA graph capture in progress; turning TensorRT-RTX whole-graph capture off for this "
             "engine (one new execution context)"
@@ -249,9 +248,10 @@ class PythonTRTEngine:
             self._output_shapes[shapes] = output_shapes
         return output_shapes
 
-    @staticmethod
-    def _bind_addresses(context: Any, names: tuple[str, ...], tensors: list[torch.Tensor]) -> None:
-        for name, tensor in zip(names, tensors, strict=True):
+    def _bind_addresses(
+        self, context: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]
+    ) -> None:
+        for name, tensor in zip(self._binding_names, (*inputs, *outputs), strict=True):
             if not context.set_tensor_address(name, tensor.data_ptr()):
                 raise EngineExecutionError(f"the backend rejected the address of tensor {name!r}")
 

@@ -36,7 +36,10 @@ class InputChecker:
         self._valid_shapes: tuple[set[torch.Size], ...] = tuple(set() for _ in self.specs)
 
     def check(self, inputs: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
-        """Return the inputs made contiguous; TypeError/ValueError naming the input if one does not fit."""
+        """Return the inputs made contiguous; TypeError/ValueError naming the input if one does not fit.
+
+        ``device`` is the engine's device, with its index on CUDA; inputs must be on exactly that device.
+        """
         if len(inputs) != len(self.specs):
             raise TypeError(
                 f"engine takes {len(self.specs)} input(s) ({', '.join(self.names)}), got {len(inputs)}"
@@ -64,7 +67,7 @@ class InputChecker:
             raise TypeError(f"input {spec.name!r} must be a torch.Tensor, got {type(tensor).__name__}")
         if tensor.dtype != dtype:
             raise TypeError(f"input {spec.name!r} must have dtype {dtype}, got {tensor.dtype}")
-        if not _same_device(tensor.device, device):
+        if tensor.device != device:
             raise ValueError(f"input {spec.name!r} is on {tensor.device}, but the engine runs on {device}")
         shape = tuple(tensor.shape)
         if len(shape) != len(bounds):
@@ -77,12 +80,6 @@ class InputChecker:
                 f"input {spec.name!r} has shape {shape}, outside the engine's profile; "
                 f"allowed {_range_text(spec)}"
             )
-
-
-def _same_device(actual: torch.device, expected: torch.device) -> bool:
-    if actual.type != expected.type:
-        return False
-    return expected.index is None or actual.index == expected.index
 
 
 class OutputAllocator:
