@@ -131,10 +131,7 @@ class TRTRuntimeConfig:
 
     @staticmethod
     def _attach_cache(config: Any, cache: Any) -> None:
-        if cache is not None and not hasattr(cache, "ensure_materialized"):
-            raise TypeError(
-                f"the engine needs a RuntimeCache object, got {cache!r}; TRTModule resolves paths"
-            )
+        # The engine admits only None or a RuntimeCache (it checks settings before storing them).
         backend_cache = cache.ensure_materialized(config) if cache is not None else None
         if backend_cache is None and config.get_runtime_cache() is None:
             return

@@ -117,6 +117,13 @@ class TRTModule(torch.nn.Module):
         return settings.replace(runtime_cache=cache)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Run the engine on ``inputs`` (in the engine's input order) on the current CUDA stream.
+
+        Returns a tensor, or a tuple when the compiled model returned several outputs. The first
+        call deserializes the engine and checks the GPU; it raises :class:`~torchrtx.NoCUDADeviceError`,
+        :class:`~torchrtx.UnsupportedGPUError` or :class:`~torchrtx.EngineCapabilityMismatchError`
+        when the engine cannot run here. Bad inputs raise TypeError or ValueError naming the input.
+        """
         outputs = self.engine.execute(inputs)
         if self._spec.returns_tuple:
             return tuple(outputs)
