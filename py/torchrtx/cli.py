@@ -8,7 +8,6 @@ import importlib.util
 import logging
 import os
 import sys
-import warnings
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -25,6 +24,12 @@ DIMS are separated by 'x'; each is a size N or a range MIN-OPT-MAX.
 DTYPE is one of {dtypes} (default float32).
 examples: 1x3x224x224   images=1-8-32x3x224x224:float16"""
 
+
+_EXAMPLES = """\
+examples:
+  python -m torchrtx compile examples/convnet.py:make_model --input images=1-4-8x3x32x32 -o convnet.trtm
+  python -m torchrtx info convnet.trtm
+  python -m torchrtx JOB --help    (details of one job)"""
 
 #: Module name the model file is imported under.
 _MODEL_MODULE = "_torchrtx_cli_model"
@@ -105,81 +110,108 @@ def _run_cache_path(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # -v is accepted before or after the job name; with no default (SUPPRESS) a job's parser
+    # cannot overwrite a -v given before it, so ``verbose`` is absent unless -v was given.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show TensorRT-RTX's own messages",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m torchrtx",
         description="Compile PyTorch models to TensorRT-RTX engines (no GPU needed) and inspect them.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="also show TensorRT-RTX builder messages"
-    )
-    jobs = parser.add_subparsers(dest="job", required=True, metavar="{compile,info,cache}")
+    jobs = parser.add_subparsers(dest="job", required=True, metavar="JOB")
 
     job = jobs.add_parser(
         "compile",
         help="compile a model to a .trtm module file",
-        description="Compile a model to a TensorRT-RTX engine and save it as a torchrtx module file.",
+        usage="%(prog)s MODEL -i SPEC [-i SPEC ...] [--capabilities LIST] -o FILE [-v]",
+        description="Compile a model to a TensorRT-RTX engine and save it as a torchrtx module file.\n"
+        "Each stage (export, parse, build) is reported on stderr with its duration.",
         epilog=_INPUT_HELP.format(dtypes=", ".join(DTYPE_NAMES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
     )
-    job.add_argument("model", help="FILE.py:FACTORY (a function returning an nn.Module) or FILE.pt2")
     job.add_argument(
-        "-i", "--input", action="append", required=True, metavar="SPEC", help="input spec (see below)"
+        "model", metavar="MODEL", help="FILE.py:FACTORY (a function returning an nn.Module) or FILE.pt2"
+    )
+    job.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="one model input, [NAME=]DIMS[:DTYPE]; repeat once per forward() argument (see below)",
     )
     job.add_argument(
         "--capabilities",
         metavar="LIST",
-        help=f"comma-separated targets (default: all supported: {','.join(supported_capabilities())})",
+        help=f"comma-separated GPU targets (default: all supported: {','.join(supported_capabilities())})",
     )
-    job.add_argument("-o", "--output", required=True, help="module file to write, e.g. model.trtm")
+    job.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="module file to write, e.g. model.trtm"
+    )
     job.set_defaults(run=_run_compile)
 
-    job = jobs.add_parser("info", help="describe a module file: I/O, shape ranges, capabilities, sizes")
-    job.add_argument("file", help="a file written by torchrtx.save or `compile`")
+    job = jobs.add_parser(
+        "info",
+        help="describe a module file: I/O, shape ranges, capabilities, sizes",
+        description="Print a module file's inputs and outputs (names, dtypes, min/opt/max shapes), the "
+        "compute capabilities and TensorRT-RTX version it was built with, its sizes and compile time.",
+        parents=[verbose],
+    )
+    job.add_argument("file", metavar="FILE", help="a file written by torchrtx.save or `compile`")
     job.set_defaults(run=_run_info)
 
-    job = jobs.add_parser("cache", help="runtime-cache housekeeping")
-    cache_jobs = job.add_subparsers(dest="cache_job", required=True)
-    cache_jobs.add_parser("path", help="print the default runtime-cache file").set_defaults(
-        run=_run_cache_path
+    job = jobs.add_parser(
+        "cache",
+        help="runtime-cache housekeeping",
+        description="Housekeeping for the runtime cache of JIT-compiled kernels.",
+        parents=[verbose],
     )
+    cache_jobs = job.add_subparsers(dest="cache_job", required=True, metavar="JOB")
+    cache_jobs.add_parser(
+        "path",
+        help="print the default runtime-cache file",
+        description="Print the per-user file modules use for their runtime cache by default.",
+    ).set_defaults(run=_run_cache_path)
     return parser
 
 
 @contextlib.contextmanager
 def _progress_on_stderr(verbose: bool) -> Iterator[None]:
-    """Show torchrtx's INFO log lines (stage progress) on stderr while a job runs."""
+    """Show torchrtx's INFO log lines (stage progress) on stderr while a job runs.
+
+    TensorRT-RTX's own messages are shown only with ``--verbose``.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("torchrtx: %(message)s"))
-    quiet = (
-        []
-        if verbose
-        else [
-            "torchrtx.tensorrt",
-            # The ONNX exporter lists torchvision ops it skips: irrelevant to TensorRT-RTX, and alarming.
-            "torch.onnx._internal.exporter._registration",
-        ]
-    )
-    levels = {name: logging.getLogger(name).level for name in ("torchrtx", *quiet)}
-    logging.getLogger("torchrtx").setLevel(logging.DEBUG if verbose else logging.INFO)
-    for name in quiet:
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("torchrtx").addHandler(handler)
+    loggers = {name: logging.getLogger(name) for name in ("torchrtx", "torchrtx.tensorrt")}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    loggers["torchrtx"].setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        loggers["torchrtx.tensorrt"].setLevel(logging.ERROR)
+    loggers["torchrtx"].addHandler(handler)
     try:
-        with warnings.catch_warnings():
-            if not verbose:
-                warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
-            yield
+        yield
     finally:
-        logging.getLogger("torchrtx").removeHandler(handler)
+        loggers["torchrtx"].removeHandler(handler)
         for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
+            loggers[name].setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (1 for a reported error)."""
     args = _parser().parse_args(argv)
     try:
-        with _progress_on_stderr(args.verbose):
+        with _progress_on_stderr(getattr(args, "verbose", False)):
             return args.run(args)
     except (CompileError, ModuleFormatError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ import torch
 from torch.export import Dim, ExportedProgram
 
 from torchrtx.compiler.errors import CompileError
+from torchrtx.compiler.exporter_noise import quiet_exporter
 from torchrtx.compiler.input import Input
 
 __all__ = ["OnnxExport", "default_input_names", "export_onnx"]
@@ -71,15 +72,26 @@ def export_onnx(
             accept the full shape range an Input asks for.
     """
     args = tuple(_example_tensor(item) for item in inputs)
-    if isinstance(model, ExportedProgram):
-        program = model
-    else:
-        program = _trace(model, args, inputs)
-    _check_traced_inputs(program, inputs)
-    returns_tuple, output_count = _output_structure(program)
-    output_names = tuple(f"output_{i}" for i in range(output_count))
-    input_names = tuple(item.name for item in inputs)
-    path = os.path.join(directory, "model.onnx")
+    with quiet_exporter():
+        program = model if isinstance(model, ExportedProgram) else _trace(model, args, inputs)
+        _check_traced_inputs(program, inputs)
+        returns_tuple, output_count = _output_structure(program)
+        output_names = tuple(f"output_{i}" for i in range(output_count))
+        input_names = tuple(item.name for item in inputs)
+        path = os.path.join(directory, "model.onnx")
+        _save_onnx(program, args, input_names, output_names, path)
+    return OnnxExport(
+        path=path, input_names=input_names, output_names=output_names, returns_tuple=returns_tuple
+    )
+
+
+def _save_onnx(
+    program: ExportedProgram,
+    args: tuple[torch.Tensor, ...],
+    input_names: tuple[str, ...],
+    output_names: tuple[str, ...],
+    path: str,
+) -> None:
     try:
         onnx_program = torch.onnx.export(
             program,
@@ -92,9 +104,6 @@ def export_onnx(
         onnx_program.save(path)
     except Exception as exc:
         raise CompileError("export", f"converting the traced model to ONNX failed: {exc}") from exc
-    return OnnxExport(
-        path=path, input_names=input_names, output_names=output_names, returns_tuple=returns_tuple
-    )
 
 
 def _example_tensor(item: Input) -> torch.Tensor:

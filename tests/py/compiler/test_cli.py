@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,13 +164,66 @@ def test_info_on_a_corrupt_file_names_it(tmp_path, capsys):
     assert f"error: {bad}: not a torchrtx module file" in capsys.readouterr().err
 
 
-def test_help_names_the_jobs(capsys):
+def _help(argv, capsys) -> str:
     with pytest.raises(SystemExit) as caught:
-        main(["--help"])
+        main([*argv, "--help"])
     assert caught.value.code == 0
-    out = capsys.readouterr().out
-    for job in ("compile", "info", "cache"):
-        assert job in out
+    return capsys.readouterr().out
+
+
+def test_help_names_the_jobs_and_shows_examples(capsys):
+    out = _help([], capsys)
+    for job in ("compile ", "info ", "cache "):
+        assert f"\n    {job}" in out
+    assert "python -m torchrtx compile examples/convnet.py:make_model --input images=1-4-8x3x32x32" in out
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        (["compile"], ["usage: python -m torchrtx compile MODEL -i SPEC", "MIN-OPT-MAX", "float16", "sm89"]),
+        (["info"], ["usage: python -m torchrtx info", "min/opt/max shapes", "compute capabilities"]),
+        (["cache"], ["usage: python -m torchrtx cache", "path "]),
+        (["cache", "path"], ["usage: python -m torchrtx cache path", "runtime cache"]),
+    ],
+)
+def test_each_job_has_useful_help(job, expected, capsys):
+    out = _help(job, capsys)
+    for text in expected:
+        assert text in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "tensorrt_level"),
+    [
+        (["-v", "cache", "path"], logging.DEBUG),
+        (["cache", "-v", "path"], logging.DEBUG),
+        (["cache", "path"], logging.ERROR),
+    ],
+)
+def test_verbose_may_come_before_or_after_the_job(argv, tensorrt_level, monkeypatch):
+    seen = []
+
+    def job(args) -> int:
+        seen.append(logging.getLogger("torchrtx.tensorrt").getEffectiveLevel())
+        return 0
+
+    monkeypatch.setattr("torchrtx.cli._run_cache_path", job)
+    assert main(argv) == 0
+    assert seen == [tensorrt_level]
+
+
+def test_info_on_a_corrupt_file_from_the_shell_prints_one_line(tmp_path):
+    bad = tmp_path / "bad.trtm"
+    bad.write_bytes(b"PK\x03\x04" + bytes(200))
+    process = subprocess.run(
+        [sys.executable, "-m", "torchrtx", "info", str(bad)], capture_output=True, text=True, timeout=120
+    )
+    assert process.returncode == 1
+    assert process.stdout == ""
+    assert process.stderr.splitlines() == [
+        f"error: {bad}: truncated or corrupt archive (File is not a zip file)"
+    ]
 
 
 def test_compile_requires_output_and_input(capsys):
