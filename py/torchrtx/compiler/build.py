@@ -58,10 +58,14 @@ def parse_onnx(path: str) -> ParsedNetwork:
 
 
 def _unsupported_node(error: Any) -> UnsupportedNode:
+    reason = error.desc().strip()
+    # The parser's op checkers fail a bare assertion and describe it as "false"; the code says more.
+    if reason in ("", "false"):
+        reason = error.code().name.lower().replace("_", " ")
     return UnsupportedNode(
         name=error.node_name() or f"#{error.node()}",
         op_type=error.node_operator() or "?",
-        reason=error.desc().strip(),
+        reason=reason,
     )
 
 

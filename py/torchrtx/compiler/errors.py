@@ -14,7 +14,8 @@ class UnsupportedNode:
     Attributes:
         name: The node's name in the exported ONNX graph.
         op_type: The ONNX operator, e.g. ``"BitwiseXor"``.
-        reason: The parser's own description of the failure.
+        reason: The parser's description of the failure, or its error code (such as
+            ``"unsupported node"``) when it gives none.
     """
 
     name: str

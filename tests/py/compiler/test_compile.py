@@ -96,7 +96,7 @@ def test_parser_failure_lists_every_unsupported_node():
     message = str(error)
     assert message.startswith("parse failed: TensorRT-RTX cannot parse 2 ONNX node(s)")
     for node in error.unsupported_nodes:
-        assert f"{node.name} ({node.op_type})" in message
+        assert f"{node.name} ({node.op_type}): unsupported node" in message
 
 
 class _NeedsThreeRows(torch.nn.Module):
