@@ -56,10 +56,12 @@ class InputSpec:
 
     @property
     def torch_dtype(self) -> torch.dtype:
+        """The input's dtype as a ``torch.dtype``."""
         return dtype_from_name(self.dtype)
 
     @property
     def is_dynamic(self) -> bool:
+        """True when some dimension may vary between calls."""
         return self.min_shape != self.max_shape
 
 
@@ -73,6 +75,7 @@ class OutputSpec:
 
     @property
     def torch_dtype(self) -> torch.dtype:
+        """The output's dtype as a ``torch.dtype``."""
         return dtype_from_name(self.dtype)
 
 
@@ -86,6 +89,8 @@ class EngineSpec:
         compute_capabilities: Targets the plan was built for, e.g. ``("sm89", "sm120")``.
         trt_version: Version of the TensorRT-RTX builder that made the plan.
         returns_tuple: Whether the source model returned a tuple/list (else a single tensor).
+        extra: Informational details such as the torch version and the compile stage
+            durations; ignored when specs are compared.
     """
 
     inputs: tuple[InputSpec, ...]

@@ -29,6 +29,7 @@ _DTYPE_NAMES = {
     "UINT8": "uint8",
 }
 
+
 @dataclass
 class ParsedNetwork:
     """A TensorRT-RTX network definition parsed from ONNX, with the objects that keep it alive."""

@@ -112,7 +112,6 @@ def test_one_thread_finishing_keeps_another_threads_export_quiet():
     assert _leafspec_warning_is_shown()
 
 
-
 class _NeedsFourRows(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(4, 4)
