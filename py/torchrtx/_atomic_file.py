@@ -19,9 +19,16 @@ def atomic_replace(path: str) -> Iterator[BinaryIO]:
     The temp file is flushed and fsynced, moved over ``path`` with ``os.replace`` and the
     directory is fsynced so the rename survives a crash. If the block raises, the temp
     file is removed and ``path`` is left as it was. New files are readable by their owner only.
+
+    Raises:
+        FileNotFoundError: ``path``'s directory does not exist (nothing is written).
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        fd, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except FileNotFoundError:
+        # mkstemp's own message names the random temp file, not the file the caller asked for.
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: no such directory", directory) from None
     try:
         with os.fdopen(fd, "wb") as temp:
             yield temp

@@ -83,6 +83,9 @@ def _load_model(source: str) -> torch.nn.Module | torch.export.ExportedProgram:
 
 def _run_compile(args: argparse.Namespace) -> int:
     inputs = [parse_input_spec(text) for text in args.input]
+    output_directory = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(output_directory):  # say so now, not after a compile of many seconds
+        raise FileNotFoundError(f"cannot write {args.output}: no such directory {output_directory}")
     capabilities = args.capabilities.split(",") if args.capabilities else None
     model = _load_model(args.model)
     module = compile(model, inputs, compute_capabilities=capabilities)

@@ -46,6 +46,13 @@ def test_failed_rename_keeps_the_old_content_and_removes_the_temp_file(tmp_path,
     assert os.listdir(tmp_path) == ["data.bin"]
 
 
+def test_missing_directory_names_the_target_not_the_temp_file(tmp_path):
+    path = tmp_path / "absent" / "data.bin"
+    with pytest.raises(FileNotFoundError) as caught, atomic_replace(str(path)):
+        pass
+    assert str(caught.value) == f"[Errno 2] cannot write {path}: no such directory: '{path.parent}'"
+
+
 def test_new_file_is_created_private(tmp_path):
     path = tmp_path / "fresh.bin"
     with atomic_replace(str(path)) as out:

@@ -157,6 +157,13 @@ def test_bad_model_source_is_reported(model, problem, capsys, tmp_path):
     assert problem in capsys.readouterr().err
 
 
+def test_missing_output_directory_is_reported_before_compiling(tmp_path, capsys):
+    output = tmp_path / "absent" / "m.trtm"
+    assert main(["compile", f"{EXAMPLE}:make_model", "-i", "1x3x32x32", "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {output}: no such directory {output.parent}\n"
+
+
 def test_info_on_a_corrupt_file_names_it(tmp_path, capsys):
     bad = tmp_path / "bad.trtm"
     bad.write_bytes(b"garbage")
