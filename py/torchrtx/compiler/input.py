@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -147,11 +148,24 @@ class Input:
     def _check_dims(self, label: str, dims: Sequence[int]) -> Shape:
         if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
             raise ValueError(f"{self._label()}: {label} must be a sequence of ints; got {dims!r}")
+        sizes = []
         for d in dims:
-            if isinstance(d, bool) or not isinstance(d, int):
+            size = _as_int(d)
+            if size is None:
                 raise ValueError(f"{self._label()}: {label} {tuple(dims)!r} has a non-integer dim {d!r}")
-            if d < 1:
+            if size < 1:
                 raise ValueError(
-                    f"{self._label()}: {label} {tuple(dims)} has dim {d}; every dim must be >= 1"
+                    f"{self._label()}: {label} {tuple(dims)} has dim {size}; every dim must be >= 1"
                 )
-        return tuple(int(d) for d in dims)
+            sizes.append(size)
+        return tuple(sizes)
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as an int if it is an integer (numpy and 0-d torch integers too), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy
 import pytest
 import torch
 
@@ -20,6 +21,12 @@ def test_dynamic_dims_are_those_whose_min_and_max_differ():
     item = Input(min_shape=(1, 3, 8), opt_shape=(4, 3, 8), max_shape=(8, 3, 16))
     assert item.is_dynamic
     assert item.dynamic_dims == (0, 2)
+
+
+def test_integer_scalars_are_accepted_as_dims():
+    item = Input(shape=(numpy.int64(2), torch.tensor(3)), name="x")
+    assert item.min_shape == (2, 3)
+    assert all(type(d) is int for d in item.min_shape)
 
 
 def test_from_tensor_takes_shape_and_dtype():
@@ -47,6 +54,7 @@ def test_from_tensor_takes_shape_and_dtype():
         (dict(min_shape=(1, 3), max_shape=(4, 3)), "all of min_shape, opt_shape and max_shape"),
         (dict(), "all of min_shape, opt_shape and max_shape"),
         (dict(shape=(2.5, 3)), "non-integer dim 2.5"),
+        (dict(shape=(True, 3)), "non-integer dim True"),
         (dict(shape="2x3"), "must be a sequence of ints"),
     ],
 )

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import torchrtx
-from torchrtx import ModuleFormatError, TRTModule, serialization
+from torchrtx import ModuleFormatError, TRTModule, _atomic_file
 from torchrtx._spec import EngineSpec, InputSpec, OutputSpec
 from torchrtx.runtime import RuntimeCache, RuntimeSettings
 
@@ -108,7 +108,7 @@ def test_failed_save_leaves_the_previous_file(compiled_mlp, compiled_pair, tmp_p
     def fail(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(serialization.os, "replace", fail)
+    monkeypatch.setattr(_atomic_file.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         torchrtx.save(compiled_mlp[0], path)
     assert path.read_bytes() == before
