@@ -94,6 +94,33 @@ def test_serialize_during_drain_sees_whole_state(double_backend) -> None:
         assert all(decode_blob(b, DEFAULT_ENVIRONMENT) == {"a", "b", "c"} for b in seen)
 
 
+def test_no_engine_gets_the_backend_cache_before_the_pending_bytes_are_in_it(double_backend) -> None:
+    class SlowLoadingCache(double_backend.IRuntimeCache):
+        def deserialize(self, blob):
+            time.sleep(0.05)  # widens the window between creating the cache and filling it
+            return super().deserialize(blob)
+
+    class Config:
+        def create_runtime_cache(self):
+            return SlowLoadingCache(DEFAULT_ENVIRONMENT)
+
+    cache = RuntimeCache()
+    cache.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["warm"])))
+    seen: list[frozenset[str]] = []
+    barrier = threading.Barrier(4)
+
+    def engine() -> None:
+        barrier.wait()
+        seen.append(frozenset(cache_kernels(cache.ensure_materialized(Config()))))
+
+    threads = [threading.Thread(target=engine) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [frozenset({"warm"})] * 4
+
+
 def test_foreign_pending_blob_warns_at_drain_and_starts_empty(double_backend) -> None:
     cache = RuntimeCache()
     cache.load_from_stream(io.BytesIO(encode_blob("another-gpu", ["k"])))

@@ -114,7 +114,8 @@ def test_stream_round_trip_with_a_real_file_handle(make_module, tmp_path: pathli
     path = tmp_path / "stream.bin"
     module = make_module()
     with open(path, "w+b") as handle:
-        with runtime_cache(module, handle):
+        with runtime_cache(module, handle) as rc:
+            assert rc.path == ""
             module(rows(2))
     with open(path, "r+b") as handle:
         with runtime_cache(make_module(), handle) as rc:
