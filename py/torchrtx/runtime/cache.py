@@ -117,8 +117,9 @@ class RuntimeCache:
         """Save the cache to ``path`` (default: :attr:`path`) atomically; return the file written.
 
         Returns ``""`` when there was nothing to save or the file lock could not be had in time
-        (a warning says so). If the file changed since this cache loaded or saved it, the bytes
-        go to a sibling ``<path>.<pid>-<n>.conflict`` file instead, with a warning. Raises
+        (a warning says so). A file that already holds these bytes is left untouched. If the file
+        changed since this cache loaded or saved it, the bytes go to a sibling
+        ``<path>.<pid>-<n>.conflict`` file instead, with a warning. Raises
         OSError if writing fails; the previous file is then left intact.
         """
         return self._persistence.save(self._handle, self._target(path))

@@ -6,23 +6,25 @@
   ``os.replace``'d over the target and the directory is fsync'd. A reader therefore sees
   the old file or the new one, never a torn one, and needs no lock; a failed write
   leaves the old file as it was.
-* Lost updates: each cache remembers a :class:`Fingerprint` of the file it last loaded
-  or wrote. If at save time the file has changed since (another process saved in
-  between), TensorRT-RTX offers no way to merge two caches (``IRuntimeCache.deserialize``
-  replaces, it does not merge), so the new contents go to a sibling file
-  ``<path>.<pid>-<n>.conflict`` and a warning names both files. Nothing is discarded.
+* Lost updates: each cache remembers a :class:`Fingerprint` (inode, size and timestamps) of
+  the file version it last loaded or wrote. A save first compares the file with the bytes to
+  write: if they are equal nothing is written, so a process with no new kernels never changes
+  the file under the others. Otherwise the file is replaced only if it is still the version
+  this cache saw. If another writer replaced it meanwhile, TensorRT-RTX offers no way to merge
+  two caches (``IRuntimeCache.deserialize`` replaces, it does not merge), so the new contents go
+  to a sibling file ``<path>.<pid>-<n>.conflict`` and a warning names both files. Nothing is
+  discarded, and no content hash is needed: a save that adds kernels (the file's size differs)
+  costs one ``open`` and ``fstat`` before writing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import os
-import threading
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import filelock
 
@@ -32,9 +34,9 @@ __all__ = ["Fingerprint", "RuntimeCacheWarning", "SaveResult", "read_cache_file"
 
 _log = logging.getLogger("torchrtx.runtime.cache")
 _conflict_counter = itertools.count(1)
-_INLINE_DIGEST_BYTES = 1 << 20
-_digest_pool: ThreadPoolExecutor | None = None
-_digest_pool_lock = threading.Lock()
+#: Bytes compared per read when checking whether a file already holds what a save would write
+#: (small enough that the per-chunk copies reuse memory instead of mapping fresh pages).
+_COMPARE_CHUNK_BYTES = 64 << 10
 
 
 class RuntimeCacheWarning(UserWarning):
@@ -43,23 +45,21 @@ class RuntimeCacheWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """Identity of one version of a cache file: its inode and timestamps, plus a content digest."""
+    """Identity of one version of a cache file: writers replace files, so a new version has new metadata."""
 
     inode: int
     size: int
     mtime_ns: int
     ctime_ns: int
-    pending_digest: Future[bytes] = field(compare=False, repr=False)
 
-    @property
-    def digest(self) -> bytes:
-        """SHA-256 of the contents (waits for the background hash if it is still running)."""
-        return self.pending_digest.result()
+    @classmethod
+    def of(cls, info: os.stat_result) -> Fingerprint:
+        """The fingerprint of the file version ``info`` describes."""
+        return cls(info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
     def same_file_version(self, info: os.stat_result) -> bool:
         """True when ``info`` describes the very file version this fingerprint was taken of."""
-        return (self.inode, self.size, self.mtime_ns, self.ctime_ns) == (
-            info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        return self == Fingerprint.of(info)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class SaveResult:
     Attributes:
         written_to: The file the bytes went to (the target or a conflict sibling); ``""`` if skipped.
         fingerprint: Fingerprint of the target after the save, to compare against next time
-            (unchanged from the caller's when the save was skipped or diverted to a sibling).
+            (unchanged from the caller's when the save was skipped; None when it was diverted).
     """
 
     written_to: str
@@ -79,25 +79,6 @@ class SaveResult:
     def conflict(self) -> bool:
         """True when the bytes went to a sibling file because the target changed meanwhile."""
         return bool(self.written_to) and self.fingerprint is None
-
-
-def content_digest(data: bytes | memoryview) -> bytes:
-    """Digest used to tell two cache versions apart."""
-    return hashlib.sha256(data).digest()
-
-
-def _digest_later(data: bytes) -> Future[bytes]:
-    # The digest is only needed when a later save finds the file's identity changed, so large
-    # blobs are hashed on a background thread instead of slowing every load and save down.
-    if len(data) <= _INLINE_DIGEST_BYTES:
-        done: Future[bytes] = Future()
-        done.set_result(content_digest(data))
-        return done
-    global _digest_pool
-    with _digest_pool_lock:
-        if _digest_pool is None:
-            _digest_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchrtx-cache-digest")
-        return _digest_pool.submit(content_digest, data)
 
 
 def read_cache_file(path: str) -> tuple[bytes, Fingerprint | None]:
@@ -116,7 +97,7 @@ def read_cache_file(path: str) -> tuple[bytes, Fingerprint | None]:
         warnings.warn(f"cannot read runtime cache {path} ({exc}); starting with an empty cache",
                       RuntimeCacheWarning, stacklevel=3)
         return b"", None
-    return data, _fingerprint(info, _digest_later(data))
+    return data, Fingerprint.of(info)
 
 
 def write_cache_file(path: str, data: bytes, expected: Fingerprint | None, lock_timeout: float) -> SaveResult:
@@ -137,15 +118,33 @@ def write_cache_file(path: str, data: bytes, expected: Fingerprint | None, lock_
 
 
 def _write_locked(path: str, data: bytes, expected: Fingerprint | None) -> SaveResult:
-    current = _stat_or_none(path)
-    if current is not None and not (expected is not None and expected.same_file_version(current)):
-        on_disk = _read_bytes_or_none(path)
-        if on_disk is not None and on_disk == data:
-            return SaveResult(path, _fingerprint(current, _digest_later(on_disk)))
-        if on_disk is not None and not (expected is not None and content_digest(on_disk) == expected.digest):
-            return _divert_to_sibling(path, data)
+    try:
+        file = open(path, "rb")
+    except FileNotFoundError:
+        return _replace_with(path, data)
+    with file:
+        on_disk = os.fstat(file.fileno())
+        if _holds(file, on_disk, data):
+            return SaveResult(path, Fingerprint.of(on_disk))
+    if expected is not None and expected.same_file_version(on_disk):
+        return _replace_with(path, data)
+    return _divert_to_sibling(path, data)
+
+
+def _holds(file: BinaryIO, info: os.stat_result, data: bytes) -> bool:
+    """True when ``file`` (described by ``info``) holds exactly ``data``; stops at the first difference."""
+    if info.st_size != len(data):
+        return False
+    for offset in range(0, len(data), _COMPARE_CHUNK_BYTES):
+        wanted = data[offset:offset + _COMPARE_CHUNK_BYTES]
+        if file.read(len(wanted)) != wanted:
+            return False
+    return True
+
+
+def _replace_with(path: str, data: bytes) -> SaveResult:
     _atomic_write(path, data)
-    return SaveResult(path, _fingerprint(os.stat(path), _digest_later(data)))
+    return SaveResult(path, Fingerprint.of(os.stat(path)))
 
 
 def _divert_to_sibling(path: str, data: bytes) -> SaveResult:
@@ -163,22 +162,3 @@ def _atomic_write(path: str, data: bytes) -> None:
     with atomic_replace(path) as temp:
         temp.write(data)
     _log.debug("wrote %d-byte runtime cache to %s", len(data), path)
-
-
-def _fingerprint(info: os.stat_result, digest: Future[bytes]) -> Fingerprint:
-    return Fingerprint(info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, digest)
-
-
-def _stat_or_none(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
-def _read_bytes_or_none(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except FileNotFoundError:
-        return None

@@ -14,7 +14,7 @@ import pytest
 
 from support.double_cache import decode_blob, encode_blob
 from support.trt_double import DEFAULT_ENVIRONMENT
-from torchrtx.runtime import RuntimeCache, RuntimeCacheWarning
+from torchrtx.runtime import RuntimeCache, RuntimeCacheWarning, cache_file
 
 _fork = multiprocessing.get_context("fork")
 
@@ -99,6 +99,47 @@ def test_rewrite_with_identical_bytes_is_not_a_conflict(tmp_path: pathlib.Path, 
     assert mine.save() == path
     assert kernels_in(path) == {"base", "mine"}
     assert not [w for w in recwarn if issubclass(w.category, RuntimeCacheWarning)]
+
+
+@pytest.fixture(params=["one_chunk", "many_chunks"])
+def compare_chunks(request, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with the file comparison reading the whole blob at once, and in 7-byte pieces."""
+    if request.param == "many_chunks":
+        monkeypatch.setattr(cache_file, "_COMPARE_CHUNK_BYTES", 7)
+
+
+def test_saving_unchanged_contents_leaves_the_file_alone_so_other_writers_do_not_conflict(
+        tmp_path: pathlib.Path, recwarn, compare_chunks) -> None:
+    path = tmp_path / "jit.bin"
+    cache_holding("base", path=str(path)).save()
+    idle, busy = RuntimeCache(path), RuntimeCache(path)
+    idle.load()
+    busy.load()
+    before = path.stat()
+    assert idle.save() == str(path)  # no new kernels: nothing to write
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    busy.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["base", "busy"])))
+    assert busy.save() == str(path)
+    assert kernels_in(path) == {"base", "busy"}
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeCacheWarning)]
+
+
+def test_a_same_size_change_by_another_writer_is_still_a_conflict(tmp_path: pathlib.Path,
+                                                                  compare_chunks) -> None:
+    path = str(tmp_path / "jit.bin")
+    cache_holding("k1", path=path).save()
+    mine, theirs = RuntimeCache(path), RuntimeCache(path)
+    mine.load()
+    theirs.load()
+    # Kernel names that differ only in their last character: equal sizes, a late difference.
+    theirs.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["k" * 40 + "2"])))
+    assert theirs.save() == path
+    mine.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["k" * 40 + "3"])))
+    assert os.path.getsize(path) == len(mine._handle.serialize())
+    with pytest.warns(RuntimeCacheWarning, match="changed by another writer"):
+        assert mine.save() != path
+    assert kernels_in(path) == {"k" * 40 + "2"}
 
 
 def test_never_loaded_cache_does_not_overwrite_an_existing_file(tmp_path: pathlib.Path) -> None:
