@@ -142,6 +142,39 @@ def test_a_same_size_change_by_another_writer_is_still_a_conflict(tmp_path: path
     assert kernels_in(path) == {"k" * 40 + "2"}
 
 
+def test_after_finding_its_own_bytes_saved_by_another_writer_a_cache_saves_normally(
+        tmp_path: pathlib.Path, recwarn) -> None:
+    path = str(tmp_path / "jit.bin")
+    cache_holding("base", path=path).save()
+    mine, theirs = RuntimeCache(path), RuntimeCache(path)
+    mine.load()
+    theirs.load()
+    theirs.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["base", "same"])))
+    assert theirs.save() == path  # another process compiled the same kernel first
+    mine.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["base", "same"])))
+    assert mine.save() == path  # the file already holds these bytes: adopted, nothing written
+    mine.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["base", "same", "more"])))
+    assert mine.save() == path
+    assert kernels_in(path) == {"base", "same", "more"}
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeCacheWarning)]
+
+
+def test_an_in_place_rewrite_that_keeps_size_and_mtime_is_still_a_change(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "jit.bin"
+    cache_holding("k1", path=str(path)).save()
+    mine = RuntimeCache(path)
+    mine.load()
+    before = path.stat()
+    time.sleep(0.01)
+    with open(path, "r+b") as file:  # same inode and size; only the change time tells
+        file.write(encode_blob(DEFAULT_ENVIRONMENT, ["k2"]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    mine.load_from_stream(io.BytesIO(encode_blob(DEFAULT_ENVIRONMENT, ["k1", "mine"])))
+    with pytest.warns(RuntimeCacheWarning, match="changed by another writer"):
+        assert mine.save() != str(path)
+    assert kernels_in(path) == {"k2"}
+
+
 def test_never_loaded_cache_does_not_overwrite_an_existing_file(tmp_path: pathlib.Path) -> None:
     path = str(tmp_path / "jit.bin")
     cache_holding("existing", path=path).save()
