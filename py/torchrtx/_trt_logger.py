@@ -2,7 +2,8 @@
 
 TensorRT keeps the first logger a process gives it and ignores later ones, so a
 logger per call would silently lose messages. Messages go to the ``torchrtx.tensorrt``
-Python logger; while :func:`collect_errors` is active, errors are also collected.
+Python logger; while :func:`collect_errors` is active, errors are collected instead and
+logged at DEBUG only.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def _make_forwarding_logger(trt: ModuleType) -> Any:
         def log(self, severity: Any, msg: str) -> None:
             python_level = levels.get(severity, logging.DEBUG)
             if python_level >= logging.ERROR and self.errors is not None:
+                # The collector raises these in its own exception; logging them as errors too
+                # would print them twice to a user with no logging configured.
                 self.errors.append(msg)
+                python_level = logging.DEBUG
             _log.log(python_level, "%s", msg)
 
     return _ForwardingLogger()

@@ -33,15 +33,23 @@ def test_messages_reach_python_logging_at_matching_levels(double_backend, caplog
     ]
 
 
-def test_errors_are_collected_only_inside_the_block(double_backend) -> None:
+def test_errors_are_collected_only_inside_the_block(double_backend, caplog) -> None:
     logger = trt_logger(double_backend)
     severity = double_backend.ILogger.Severity
-    logger.log(severity.ERROR, "before")
-    with collect_errors(double_backend) as errors:
-        logger.log(severity.WARNING, "not an error")
-        logger.log(severity.INTERNAL_ERROR, "inside")
-    logger.log(severity.ERROR, "after")
+    with caplog.at_level(logging.DEBUG, logger="torchrtx.tensorrt"):
+        logger.log(severity.ERROR, "before")
+        with collect_errors(double_backend) as errors:
+            logger.log(severity.WARNING, "not an error")
+            logger.log(severity.INTERNAL_ERROR, "inside")
+        logger.log(severity.ERROR, "after")
     assert errors == ["inside"]
+    # Collected errors travel in the caller's exception, so they are not logged as errors too.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.ERROR, "before"),
+        (logging.WARNING, "not an error"),
+        (logging.DEBUG, "inside"),
+        (logging.ERROR, "after"),
+    ]
 
 
 def test_the_runtime_gets_the_shared_logger(double_backend) -> None:
