@@ -160,19 +160,23 @@ class PythonTRTEngine:
         with self._lock:
             device = self._device if self._device is not None else self._resolve_device()
             tensors = self._inputs.check(inputs, device)
-            if self._settings.cuda_graph_strategy == "whole_graph_capture":
-                self._yield_to_outer_capture(device)
-            context = self._context
-            if context is None:
-                context = self._create_context()
-            outputs = self._outputs.allocate(self._bind_shapes(context, tensors), device)
-            self._bind_addresses(context, tensors, outputs)
-            # Looked up on every call: users switch streams between calls.
-            cuda_index = self._cuda_index
-            stream = torch.cuda.current_stream(cuda_index).cuda_stream if cuda_index is not None else 0
-            if not context.execute_async_v3(stream):
-                raise EngineExecutionError("the backend failed to enqueue the engine (see its log above)")
-            return outputs
+            with current_cuda_device(self._cuda_index):
+                return self._enqueue(device, tensors)
+
+    def _enqueue(self, device: torch.device, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        if self._settings.cuda_graph_strategy == "whole_graph_capture":
+            self._yield_to_outer_capture(device)
+        context = self._context
+        if context is None:
+            context = self._create_context()
+        outputs = self._outputs.allocate(self._bind_shapes(context, tensors), device)
+        self._bind_addresses(context, tensors, outputs)
+        # Looked up on every call: users switch streams between calls.
+        cuda_index = self._cuda_index
+        stream = torch.cuda.current_stream(cuda_index).cuda_stream if cuda_index is not None else 0
+        if not context.execute_async_v3(stream):
+            raise EngineExecutionError("the backend failed to enqueue the engine (see its log above)")
+        return outputs
 
     def _resolve_device(self) -> torch.device:
         device = resolve_device(backend(), self._spec.compute_capabilities)
@@ -269,3 +273,14 @@ def _check_settings(settings: RuntimeSettings) -> None:
 def _outer_capture_in_progress(device: torch.device) -> bool:
     """Whether torch is capturing a CUDA graph on the current stream (never, off CUDA)."""
     return device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+
+
+def current_cuda_device(index: int | None) -> Any:
+    """Make CUDA device ``index`` current for a block, when it is not already (None: not on CUDA).
+
+    Contexts are created and work is enqueued on the engine's own device, whichever device the
+    caller has current; switching only when needed keeps the single-GPU path cheap.
+    """
+    if index is None or torch.cuda.current_device() == index:
+        return nullcontext()
+    return torch.cuda.device(index)

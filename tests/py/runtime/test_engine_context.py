@@ -267,3 +267,38 @@ def test_settings_change_never_mixes_into_a_running_call(double_backend, double_
     )
     engine.execute([torch.ones(2, 4)])
     assert [r.kernel_strategy for r in double_control.contexts] == ["lazy", "eager"]
+
+
+def test_execute_runs_on_the_engine_device(double_backend, monkeypatch) -> None:
+    seen: list[object] = []
+    real = engine_module.current_cuda_device
+    monkeypatch.setattr(engine_module, "current_cuda_device", lambda index: seen.append(index) or real(index))
+    module = synthetic_module(torch.relu, [InputSpec("x", "float32", (1, 4), (2, 4), (4, 4))])
+    module(torch.randn(2, 4))
+    module(torch.randn(3, 4))
+    # The CPU double has no CUDA device: the engine asks for "no device switch" on every call.
+    assert seen == [None, None]
+
+
+def test_work_goes_to_the_engine_device_whichever_device_is_current(monkeypatch) -> None:
+    entered: list[int] = []
+
+    class _Recorder:
+        def __init__(self, index: int) -> None:
+            self.index = index
+
+        def __enter__(self) -> None:
+            entered.append(self.index)
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(torch.cuda, "device", _Recorder)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    with engine_module.current_cuda_device(0):
+        pass
+    with engine_module.current_cuda_device(1):
+        pass
+    with engine_module.current_cuda_device(None):
+        pass
+    assert entered == [0]
