@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -52,6 +52,9 @@ class _CapturedGraph:
     # (contexts_created, has_context) per engine right after capture: a change means the graph
     # points at an execution context that no longer exists.
     engine_state: tuple[tuple[int, bool], ...]
+    # Recorded once a replay's outputs are cloned; the next replay, on whichever stream, waits for
+    # it before overwriting the static inputs the previous one may still be reading.
+    done: torch.cuda.Event = field(default_factory=torch.cuda.Event)
 
 
 class CUDAGraphWrapper:
@@ -330,11 +333,15 @@ def _shape_key(inputs: tuple[torch.Tensor, ...]) -> ShapeKey:
 
 
 def _replay(entry: _CapturedGraph, inputs: tuple[torch.Tensor, ...]) -> Any:
+    stream = torch.cuda.current_stream(entry.device)
     with torch.no_grad():
+        stream.wait_event(entry.done)
         for static, fresh in zip(entry.static_inputs, inputs, strict=True):
             static.copy_(fresh)
         entry.graph.replay()
-        return _clone_outputs(entry.static_outputs)
+        outputs = _clone_outputs(entry.static_outputs)
+        entry.done.record(stream)
+        return outputs
 
 
 def _clone_outputs(value: Any) -> Any:

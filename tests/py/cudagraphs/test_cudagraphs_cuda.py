@@ -198,3 +198,26 @@ def test_exit_frees_the_graphs_and_the_wrapper_refuses_calls(control) -> None:
             wrapped(_x(2))
         x = _x()
         torch.testing.assert_close(module(x), _scale_shift(x))
+
+
+@pytest.mark.cuda
+def test_replays_from_two_streams_never_share_inputs_mid_flight(cuda_double_backend) -> None:
+    # A slow replay on stream A, then at once a call on stream B with other inputs: B must wait
+    # until A is done with the static buffers, so each result belongs to its own inputs.
+    size = 2048
+    spec = InputSpec("x", "float32", (size, size), (size, size), (size, size))
+    slow = synthetic_module(lambda x: torch.linalg.matrix_power(x, 64), [spec])
+    eye = torch.eye(size, device="cuda")
+    with runtime_config(slow, dynamic_shapes_kernel_specialization_strategy="eager"):
+        with enable_cudagraphs(slow) as wrapped:
+            wrapped(eye)  # capture
+            stream_a, stream_b = torch.cuda.Stream(), torch.cuda.Stream()
+            a_in, b_in = eye * 0.5, eye * 2.0
+            torch.cuda.synchronize()
+            with torch.cuda.stream(stream_a):
+                out_a = wrapped(a_in)
+            with torch.cuda.stream(stream_b):
+                out_b = wrapped(b_in)
+            torch.cuda.synchronize()
+    torch.testing.assert_close(out_a, eye * 0.5**64)
+    torch.testing.assert_close(out_b, eye * 2.0**64)
