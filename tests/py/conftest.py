@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 import torch
 
 pytest_plugins = ("support.fixtures",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Session-scoped fixtures and import-time settings are made before any per-test fixture runs;
+    # this keeps them, and the autosaves they do at exit, out of the real per-user cache too.
+    session_cache = tempfile.mkdtemp(prefix="torchrtx-test-cache-")
+    os.environ["XDG_CACHE_HOME"] = session_cache
+    config.add_cleanup(lambda: shutil.rmtree(session_cache, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
