@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -29,6 +30,7 @@ _EXAMPLES = """\
 examples:
   python -m torchrtx compile examples/convnet.py:make_model --input images=1-4-8x3x32x32 -o convnet.trtm
   python -m torchrtx info convnet.trtm
+  python -m torchrtx cache info       (where the runtime cache is, how big, conflict copies)
   python -m torchrtx JOB --help    (details of one job)"""
 
 #: Module name the model file is imported under.
@@ -112,6 +114,41 @@ def _run_cache_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_file_arg(args: argparse.Namespace) -> str:
+    from torchrtx.runtime.cache_dir import default_cache_path
+
+    return os.path.abspath(args.file or default_cache_path())
+
+
+def _run_cache_info(args: argparse.Namespace) -> int:
+    from torchrtx.runtime.cache_file import conflict_siblings
+
+    path = _cache_file_arg(args)
+    print(f"runtime cache: {path}")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        print("  not written yet (modules start with an empty cache)")
+    else:
+        modified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.st_mtime))
+        print(f"  {info.st_size:,} bytes, last saved {modified}")
+    for sibling in conflict_siblings(path):
+        print(f"  conflict copy: {sibling} ({os.path.getsize(sibling):,} bytes)")
+    return 0
+
+
+def _run_cache_clear(args: argparse.Namespace) -> int:
+    from torchrtx.runtime.cache_file import remove_cache_file
+
+    path = _cache_file_arg(args)
+    removed = remove_cache_file(path, lock_timeout=args.timeout)
+    for name in removed:
+        print(f"removed {name}")
+    if not removed:
+        print(f"nothing to remove: {path} does not exist")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     # -v is accepted before or after the job name; with no default (SUPPRESS) a job's parser
     # cannot overwrite a -v given before it, so ``verbose`` is absent unless -v was given.
@@ -185,6 +222,24 @@ def _parser() -> argparse.ArgumentParser:
         help="print the default runtime-cache file",
         description="Print the per-user file modules use for their runtime cache by default.",
     ).set_defaults(run=_run_cache_path)
+    cache_job = cache_jobs.add_parser(
+        "info",
+        help="show a runtime-cache file's size, age and conflict copies",
+        description="Show the size and last save of a runtime-cache file (default: the per-user one), "
+        "and any conflict copies that saves wrote beside it instead of overwriting another writer.",
+    )
+    cache_job.add_argument("file", metavar="FILE", nargs="?", help="cache file (default: the per-user one)")
+    cache_job.set_defaults(run=_run_cache_info)
+    cache_job = cache_jobs.add_parser(
+        "clear",
+        help="delete a runtime-cache file and its conflict copies",
+        description="Delete a runtime-cache file (default: the per-user one) and its conflict copies, "
+        "under the cache lock so no save is torn. Kernels are compiled again when next needed.",
+    )
+    cache_job.add_argument("file", metavar="FILE", nargs="?", help="cache file (default: the per-user one)")
+    cache_job.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                           help="how long to wait for a process that is saving the cache (default: 10)")
+    cache_job.set_defaults(run=_run_cache_clear)
     return parser
 
 

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import glob
 import itertools
 import logging
 import os
@@ -30,7 +31,15 @@ import filelock
 
 from torchrtx._atomic_file import atomic_replace
 
-__all__ = ["Fingerprint", "RuntimeCacheWarning", "SaveResult", "read_cache_file", "write_cache_file"]
+__all__ = [
+    "Fingerprint",
+    "RuntimeCacheWarning",
+    "SaveResult",
+    "conflict_siblings",
+    "read_cache_file",
+    "remove_cache_file",
+    "write_cache_file",
+]
 
 _log = logging.getLogger("torchrtx.runtime.cache")
 _conflict_counter = itertools.count(1)
@@ -162,3 +171,30 @@ def _atomic_write(path: str, data: bytes) -> None:
     with atomic_replace(path) as temp:
         temp.write(data)
     _log.debug("wrote %d-byte runtime cache to %s", len(data), path)
+
+
+def conflict_siblings(path: str) -> list[str]:
+    """The ``<path>.<pid>-<n>.conflict`` files saves diverted from ``path``, oldest first."""
+    return sorted(glob.glob(glob.escape(path) + ".*.conflict"), key=os.path.getmtime)
+
+
+def remove_cache_file(path: str, lock_timeout: float) -> list[str]:
+    """Delete ``path`` and its conflict siblings under the cache lock; return what was removed.
+
+    Raises:
+        TimeoutError: another process holds the lock for more than ``lock_timeout`` seconds.
+    """
+    try:
+        with filelock.FileLock(path + ".lock", timeout=lock_timeout, mode=0o600):
+            removed = []
+            for name in [path, *conflict_siblings(path)]:
+                try:
+                    os.remove(name)
+                except FileNotFoundError:
+                    continue
+                removed.append(name)
+            return removed
+    except filelock.Timeout:
+        raise TimeoutError(
+            f"runtime cache {path} is locked by another process; try again when it is not saving"
+        ) from None

@@ -243,3 +243,48 @@ def test_compile_requires_output_and_input(capsys):
 def test_cache_path_prints_the_default_runtime_cache_file(capsys):
     assert main(["cache", "path"]) == 0
     assert capsys.readouterr().out.strip() == default_cache_path()
+
+
+def test_cache_info_reports_size_and_conflict_copies(tmp_path, capsys):
+    path = tmp_path / "jit.bin"
+    assert main(["cache", "info", str(path)]) == 0
+    assert "not written yet" in capsys.readouterr().out
+    path.write_bytes(b"x" * 1234)
+    (tmp_path / "jit.bin.77-1.conflict").write_bytes(b"y" * 56)
+    assert main(["cache", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"runtime cache: {path}" in out and "1,234 bytes" in out
+    assert f"conflict copy: {path}.77-1.conflict (56 bytes)" in out
+
+
+def test_cache_info_defaults_to_the_per_user_file(capsys):
+    assert main(["cache", "info"]) == 0
+    assert f"runtime cache: {default_cache_path()}" in capsys.readouterr().out
+
+
+def test_cache_clear_removes_the_file_and_its_conflict_copies_only(tmp_path, capsys):
+    path = tmp_path / "jit.bin"
+    path.write_bytes(b"kernels")
+    (tmp_path / "jit.bin.77-1.conflict").write_bytes(b"other")
+    (tmp_path / "other.bin").write_bytes(b"keep")
+    assert main(["cache", "clear", str(path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["other.bin"]
+    assert capsys.readouterr().out.count("removed ") == 2
+    assert main(["cache", "clear", str(path)]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+
+
+def test_cache_clear_waits_for_a_saving_process_then_gives_up_clearly(tmp_path, capsys):
+    import filelock
+
+    path = tmp_path / "jit.bin"
+    path.write_bytes(b"kernels")
+    with filelock.FileLock(str(path) + ".lock"):
+        status = subprocess.run(
+            [sys.executable, "-m", "torchrtx", "cache", "clear", str(path), "--timeout", "0.2"],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert status.returncode == 1
+    assert status.stderr.strip().startswith("error: runtime cache")
+    assert "locked by another process" in status.stderr
+    assert path.read_bytes() == b"kernels"
