@@ -96,7 +96,7 @@ class TRTRuntimeConfig:
 
     def create_execution_context(self, settings: RuntimeSettings) -> Any:
         """Apply ``settings`` to the runtime config and create an ``IExecutionContext`` from it."""
-        if not is_rtx() or not hasattr(self._cuda_engine, "create_runtime_config"):
+        if not is_rtx():
             context = self._cuda_engine.create_execution_context()
         else:
             if self._runtime_config is None:
