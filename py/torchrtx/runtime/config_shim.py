@@ -7,12 +7,11 @@ runtime knobs on it and creates execution contexts from it. On standard TensorRT
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any, NamedTuple
 
 from torchrtx._backend import backend, is_rtx
-from torchrtx.runtime.cache_dir import default_cache_path
+from torchrtx.runtime.cache_dir import is_default_cache_path
 from torchrtx.runtime.errors import EngineExecutionError
 from torchrtx.runtime.settings import RuntimeSettings
 
@@ -52,11 +51,8 @@ def is_default_settings(settings: RuntimeSettings) -> bool:
     """True for the out-of-the-box settings (a cache at the default path counts as default)."""
     cache = settings.runtime_cache
     cache_path = getattr(cache, "path", cache)
-    default_cache = cache is None or (
-        isinstance(cache_path, str)
-        and bool(cache_path)
-        and os.path.abspath(cache_path) == os.path.abspath(default_cache_path())
-    )
+    default_cache = cache is None or (isinstance(cache_path, str) and bool(cache_path)
+                                      and is_default_cache_path(cache_path))
     return (
         default_cache
         and settings.cuda_graph_strategy == _DEFAULTS.cuda_graph_strategy
