@@ -170,18 +170,13 @@ class CUDAGraphWrapper:
         return entry
 
     def _why_not_capturable(self, inputs: tuple[torch.Tensor, ...]) -> str | None:
-        if _backend.is_rtx():
-            lazy = [
-                name
-                for name, engine in self._named_engines
-                if engine.runtime_settings.dynamic_shapes_kernel_specialization_strategy == "lazy"
-            ]
-            if lazy:
-                return (
-                    f"dynamic_shapes_kernel_specialization_strategy is 'lazy' for {', '.join(lazy)}: "
-                    "a captured graph would freeze its fallback kernels. Apply 'eager' or 'none' with an "
-                    "outer runtime_config(...) to capture."
-                )
+        lazy = [name for name, engine in self._named_engines if engine.uses_lazy_kernels()]
+        if lazy:
+            return (
+                f"dynamic_shapes_kernel_specialization_strategy is 'lazy' for {', '.join(lazy)}: "
+                "a captured graph would freeze its fallback kernels. Apply 'eager' or 'none' with an "
+                "outer runtime_config(...) to capture."
+            )
         if not inputs:
             return "the call has no tensor inputs to place on a CUDA device"
         devices = {t.device for t in inputs}

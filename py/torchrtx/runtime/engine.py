@@ -145,13 +145,17 @@ class PythonTRTEngine:
                 logger.debug("runtime settings changed; execution context dropped")
                 self.invalidate_context()
 
-    def is_capturable(self, stream: torch.cuda.Stream) -> bool:
-        """Whether a torch CUDA graph may capture this engine on ``stream``.
+    def uses_lazy_kernels(self) -> bool:
+        """Whether TensorRT-RTX lazy kernel specialization is in force for this engine.
 
-        Lazy kernel specialization swaps kernels in after capture, so it is never capturable.
+        Lazy specialization swaps kernels in after a call, which a captured graph would never see.
         """
+        return effective_knobs(self._settings).kernel_strategy == "lazy"
+
+    def is_capturable(self, stream: torch.cuda.Stream) -> bool:
+        """Whether a torch CUDA graph may capture this engine on ``stream`` (never with lazy kernels)."""
         with self._lock:
-            if effective_knobs(self._settings).kernel_strategy == "lazy":
+            if self.uses_lazy_kernels():
                 return False
             return bool(self.context.is_stream_capturable(stream.cuda_stream))
 
@@ -187,10 +191,11 @@ class PythonTRTEngine:
     def _ensure_engine(self) -> Any:
         if self._cuda_engine is not None:
             return self._cuda_engine
-        device = self._device if self._device is not None else self._resolve_device()
+        if self._device is None:
+            self._resolve_device()
         trt = backend()
         runtime = trt.Runtime(trt_logger(trt))
-        with torch.cuda.device(device) if device.type == "cuda" else nullcontext():
+        with current_cuda_device(self._cuda_index):
             cuda_engine = runtime.deserialize_cuda_engine(self._plan)
         if cuda_engine is None:
             raise EngineDeserializationError(
@@ -208,8 +213,6 @@ class PythonTRTEngine:
         assert self._config_shim is not None
         self._context = self._config_shim.create_execution_context(self._effective_settings())
         self._contexts_created += 1
-        self._bound_shapes = None
-        self._output_shapes.clear()
         logger.debug("execution context #%d created", self._contexts_created)
         return self._context
 
