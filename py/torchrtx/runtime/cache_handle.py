@@ -45,16 +45,12 @@ class RuntimeCacheHandleProtocol(Protocol):
 
 
 class _RuntimeCacheHandle:
-    """Owns at most one backend ``IRuntimeCache``; thread-safe.
+    """Owns at most one backend ``IRuntimeCache``; thread-safe."""
 
-    Args:
-        pending: Bytes to load into the backend cache when it is first created.
-    """
-
-    def __init__(self, pending: bytes = b"") -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: Any = None
-        self._pending = bytes(pending)
+        self._pending = b""
 
     @property
     def pending_size(self) -> int:

@@ -107,11 +107,12 @@ class TRTModule(torch.nn.Module):
         path = os.path.abspath(os.fspath(spec))
         cache = self._implicit_caches.get(path)
         if cache is None:
-            cache = _DEFAULT_CACHES.get(path) if is_default_cache_path(path) else None
+            is_default = is_default_cache_path(path)
+            cache = _DEFAULT_CACHES.get(path) if is_default else None
             if cache is None:
                 cache = RuntimeCache(path, autosave_on_del=True)
                 cache.load()
-                if is_default_cache_path(path):
+                if is_default:
                     _DEFAULT_CACHES[path] = cache
             self._implicit_caches[path] = cache
         return settings.replace(runtime_cache=cache)
